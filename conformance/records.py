@@ -40,6 +40,8 @@ MEDIA_TYPES: dict[Format, str] = {
     Format.XML: "application/xml",
 }
 
+ENDPOINT_PATH = "/SMSApi/rest/regenerateAPIKey"
+
 SUCCESS_STATUS = "success"
 SUCCESS_CODE = "900"
 SUCCESS_REASON = "success"
@@ -93,7 +95,11 @@ def xml_children(record: Record) -> list[tuple[str, str]]:
 
 
 def render_json(
-    record: Record, *, indent: int | None = 4, order: list[str] | None = None, ascii_only: bool = False
+    record: Record,
+    *,
+    indent: int | None = 4,
+    order: list[str] | None = None,
+    ascii_only: bool = False,
 ) -> str:
     data = record.as_dict()
     if order is not None:
@@ -106,7 +112,9 @@ def render_xml(record: Record, *, indent: str | None = "    ", declaration: bool
     root = XML_ROOTS[record.is_success]
     sep = "\n" if indent is not None else ""
     pad = indent or ""
-    children = sep.join(f"{pad}<{name}>{escape(value)}</{name}>" for name, value in xml_children(record))
+    children = sep.join(
+        f"{pad}<{name}>{escape(value)}</{name}>" for name, value in xml_children(record)
+    )
     head = XML_DECLARATION + "\n" if declaration else ""
     return f"{head}<{root}>{sep}{children}{sep}</{root}>"
 

@@ -1,0 +1,55 @@
+"""regenkey conformance kit: the spec's artefacts, validators, checks and strategies.
+
+Everything a user or the reference implementation may rely on is exported
+here on purpose; ``tests/test_public_api.py`` pins ``__all__``.
+"""
+
+from conformance.artefacts import (
+    account_xsd,
+    error_schema,
+    openapi,
+    page_text,
+    plain_parser,
+    responses_xsd,
+    spec_bytes,
+    spec_text,
+    success_schema,
+)
+from conformance.bodies import BodyVerdict, Violation, parse_xml, validate_body
+from conformance.catalogue import Level, Party, Requirement, catalogue, is_known, requirement
+from conformance.records import (
+    ENDPOINT_PATH,
+    MEDIA_TYPES,
+    Format,
+    Record,
+    render,
+    renderings,
+)
+
+__all__ = [
+    "ENDPOINT_PATH",
+    "MEDIA_TYPES",
+    "BodyVerdict",
+    "Format",
+    "Level",
+    "Party",
+    "Record",
+    "Requirement",
+    "Violation",
+    "account_xsd",
+    "catalogue",
+    "error_schema",
+    "is_known",
+    "openapi",
+    "page_text",
+    "parse_xml",
+    "plain_parser",
+    "render",
+    "renderings",
+    "requirement",
+    "responses_xsd",
+    "spec_bytes",
+    "spec_text",
+    "success_schema",
+    "validate_body",
+]

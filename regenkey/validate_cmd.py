@@ -1,0 +1,58 @@
+"""``regenkey validate``: judge response bodies saved in files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from conformance import Format, requirement, validate_body
+
+_BY_SUFFIX = {".json": Format.JSON, ".xml": Format.XML, ".txt": Format.PLAIN}
+
+
+def sniff_format(path: Path, body: bytes) -> Format:
+    """The format of a saved body: by file suffix, else by its first byte."""
+    if path.suffix.lower() in _BY_SUFFIX:
+        return _BY_SUFFIX[path.suffix.lower()]
+    head = body.lstrip()[:1]
+    if head in (b"{", b"["):
+        return Format.JSON
+    if head == b"<":
+        return Format.XML
+    return Format.PLAIN
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="validate saved response bodies against the spec",
+        description="Validate response bodies. Exit 0 if all are valid, 1 if any is not.",
+    )
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    parser.add_argument(
+        "--format",
+        choices=[f.value for f in Format],
+        help="the format of every FILE (default: from the suffix .json/.xml/.txt or content)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    failed = False
+    for path in args.files:
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            print(f"ERROR {path}: cannot read ({exc.strerror})")
+            return 2
+        fmt = Format(args.format) if args.format else sniff_format(path, body)
+        verdict = validate_body(body, fmt)
+        if verdict.ok:
+            print(f"PASS {path} ({fmt.value})")
+            continue
+        failed = True
+        print(f"FAIL {path} ({fmt.value})")
+        for violation in verdict.violations:
+            req = requirement(violation.requirement)
+            print(f"  {req.id} [{req.level}] {req.title}: {violation.message}")
+    return 1 if failed else 0

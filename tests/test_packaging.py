@@ -1,0 +1,37 @@
+"""The spec ships inside the built wheel and loads from there, not the checkout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_carries_the_spec_and_loads_it_outside_the_checkout(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(tmp_path / "dist"), str(ROOT)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("regenkey_kit-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    spec_files = {
+        str(p.relative_to(ROOT / "spec")) for p in (ROOT / "spec").rglob("*") if p.is_file()
+    }
+    assert {f"regenkey_spec/{f}" for f in spec_files} <= names
+    target = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(target)
+    probe = (
+        "import conformance, importlib.resources as r;"
+        "from conformance.selfcheck import run_self_checks;"
+        "assert all(c.ok for c in run_self_checks());"
+        "print(r.files('regenkey_spec'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); {probe}"],
+        cwd=tmp_path, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    assert str(target) in out.stdout

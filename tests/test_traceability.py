@@ -1,0 +1,84 @@
+"""Traceability: ids are unique and stable, everything cites real ids, and
+every MUST/SHOULD is encoded by an artefact or a check."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conformance import Level, catalogue, is_known
+from conformance.catalogue import ID_PATTERN
+from conformance.selfcheck import SELF_CHECKS, resolve_pointer, run_self_checks
+
+ROOT = Path(__file__).resolve().parent.parent
+CITED = re.compile(r"RK-[A-Z]+-[0-9]{3}")
+
+
+def test_every_requirement_id_exists_once_and_is_well_formed() -> None:
+    ids = [r.id for r in catalogue()]
+    assert len(ids) == len(set(ids))
+    assert all(ID_PATTERN.match(i) for i in ids)
+
+
+def test_ids_are_never_renumbered() -> None:
+    # Ids are append-only: these existed when the catalogue was first published.
+    first_published = {
+        "RK-HTTP-001", "RK-HTTP-010", "RK-PARAM-001", "RK-AUTH-001", "RK-AUTH-009",
+        "RK-FMT-002", "RK-JSON-002", "RK-XML-002", "RK-PLAIN-001", "RK-SUCC-002",
+        "RK-KEY-001", "RK-ERR-004", "RK-ROT-002", "RK-SAFE-002", "RK-CLI-003",
+    }  # fmt: skip
+    assert first_published <= {r.id for r in catalogue()}
+
+
+def test_every_must_and_should_names_what_encodes_it() -> None:
+    for req in catalogue():
+        if req.level is not Level.MAY:
+            assert req.encodes, req.id
+
+
+def test_every_requirement_is_quoted_or_marked_inferred_with_a_reason() -> None:
+    for req in catalogue():
+        assert (req.source is None) == req.inferred, req.id
+        assert not req.inferred or req.reason, req.id
+
+
+@pytest.mark.parametrize(
+    "directory", ["tests", "conformance", "reference_impl", "regenkey", "spec"]
+)
+def test_no_file_cites_an_unknown_id(directory: str) -> None:
+    for path in (ROOT / directory).rglob("*"):
+        if path.suffix not in {".py", ".yaml", ".json", ".xsd", ".lark", ".abnf", ".md"}:
+            continue
+        for rid in CITED.findall(path.read_text(encoding="utf-8")):
+            assert is_known(rid), f"{path.relative_to(ROOT)} cites unknown {rid}"
+
+
+def test_self_checks_all_pass() -> None:
+    for result in run_self_checks():
+        assert result.ok, (result.label, result.problems)
+    assert len(SELF_CHECKS) >= 6
+
+
+@pytest.mark.parametrize(
+    "pointer",
+    [
+        "schemas/success.schema.json#/properties/nope",
+        "openapi.yaml#/paths/~1nope",
+        "xsd/responses.xsd#NoSuchType",
+        "grammar/plain.lark#NO_SUCH_TERMINAL",
+        "grammar/plain.abnf#no-such-rule",
+        "unknown.txt#x",
+    ],
+)
+def test_pointer_resolver_rejects_what_does_not_exist(pointer: str) -> None:
+    assert not resolve_pointer(pointer)
+
+
+def test_quote_check_catches_an_invented_quote(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance import selfcheck
+
+    monkeypatch.setattr(selfcheck, "page_text", lambda: "status=success only")
+    problems = list(selfcheck._quotes())
+    assert problems and all("not on the page" in p for p in problems)
