@@ -25,21 +25,31 @@ from conformance.records import (
     render,
     renderings,
 )
+from conformance.redaction import REDACTED, Redactor, mask_key
+from conformance.wire import Encoding, RequestSpec, WireRequest, build, curl_command
 
 __all__ = [
     "ENDPOINT_PATH",
     "MEDIA_TYPES",
+    "REDACTED",
     "BodyVerdict",
+    "Encoding",
     "Format",
     "Level",
     "Party",
     "Record",
+    "Redactor",
+    "RequestSpec",
     "Requirement",
     "Violation",
+    "WireRequest",
     "account_xsd",
+    "build",
     "catalogue",
+    "curl_command",
     "error_schema",
     "is_known",
+    "mask_key",
     "openapi",
     "page_text",
     "parse_xml",

@@ -143,9 +143,11 @@ def parse_xml(body: bytes | str) -> Element:
 def _xsd_names(component: Any) -> list[str]:
     names = []
     while component is not None:
+        # An element declaration speaks for its type first: an error on
+        # <apiKey> inside an error is about NoApiKeyType, not the sequence.
+        type_name = getattr(getattr(component, "type", None), "local_name", None)
         name = getattr(component, "local_name", None) or getattr(component, "name", None)
-        if isinstance(name, str):
-            names.append(name)
+        names += [n for n in (type_name, name) if isinstance(n, str)]
         component = getattr(component, "parent", None)
     return names
 
@@ -158,11 +160,14 @@ def validate_xml(body: bytes | str) -> BodyVerdict:
     except (ParseError, defusedxml.DefusedXmlException, ValueError) as exc:
         message = f"not well-formed XML, or it has a DTD or entities: {exc}"
         return BodyVerdict(Format.XML, None, (Violation("RK-XML-003", message),))
-    violations = []
+    violations: list[Violation] = []
+    seen: set[tuple[str, str]] = set()
     for error in responses_xsd().iter_errors(root):
         rid = _lookup("xsd/responses.xsd", _xsd_names(error.validator), "RK-XML-001")
         where = error.path or root.tag
-        violations.append(Violation(rid, f"at {where}: {error.reason}"))
+        if (rid, where) not in seen:  # one violation per requirement and element
+            seen.add((rid, where))
+            violations.append(Violation(rid, f"at {where}: {error.reason}"))
     if violations:
         return BodyVerdict(Format.XML, None, tuple(violations))
     values = {child.tag: child.text or "" for child in root}

@@ -8,7 +8,9 @@ import conformance
 def test_conformance_all_is_pinned() -> None:
     assert sorted(conformance.__all__) == sorted(
         [
-            "ENDPOINT_PATH", "MEDIA_TYPES", "BodyVerdict", "Format", "Level", "Party",
+            "ENDPOINT_PATH", "MEDIA_TYPES", "Encoding", "RequestSpec", "WireRequest", "build",
+            "curl_command", "REDACTED", "Redactor", "mask_key", "BodyVerdict", "Format",
+            "Level", "Party",
             "Record", "Requirement", "Violation", "account_xsd", "catalogue",
             "error_schema", "is_known", "openapi", "page_text", "parse_xml",
             "plain_parser", "render", "renderings", "requirement", "responses_xsd",
