@@ -33,16 +33,24 @@ class CheckSpec:
     party: Party
     summary: str
     func: Callable[..., Any]
+    requires: tuple[str, ...] = ()
 
 
 _REGISTRY: dict[str, CheckSpec] = {}
 
 
-def check(*requirement_ids: str, party: Party = Party.SERVER) -> Callable[[F], F]:
-    """Register a check that judges ``requirement_ids`` for ``party``."""
+def check(
+    *requirement_ids: str, party: Party = Party.SERVER, requires: tuple[str, ...] = ()
+) -> Callable[[F], F]:
+    """Register a check that judges ``requirement_ids`` for ``party``.
+
+    ``requires`` names foundational requirements the check leans on: when one
+    of them has already failed, the check is blocked (SKIP, naming the cause)
+    instead of failing under its own ids for a fault that is not theirs.
+    """
     if not requirement_ids:
         raise RegistryError("a check must name at least one requirement id")
-    for rid in requirement_ids:
+    for rid in (*requirement_ids, *requires):
         if not is_known(rid):
             raise RegistryError(f"unknown requirement id: {rid}")
 
@@ -61,7 +69,9 @@ def check(*requirement_ids: str, party: Party = Party.SERVER) -> Callable[[F], F
                 raise RegistryError(f"{name}: {rid} does not apply to servers")
             if party is Party.CLIENT and not req.applies_to_client():
                 raise RegistryError(f"{name}: {rid} does not apply to clients")
-        _REGISTRY[name] = CheckSpec(name, tuple(requirement_ids), party, summary, func)
+        _REGISTRY[name] = CheckSpec(
+            name, tuple(requirement_ids), party, summary, func, tuple(requires)
+        )
         return func
 
     return decorate

@@ -1,0 +1,106 @@
+"""Run the server suite: every selected check, in order, with settled verdicts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import conformance.server_checks  # noqa: F401  (registers the server checks)
+from conformance.catalogue import Party
+from conformance.redaction import Redactor
+from conformance.registry import CheckSpec, registered_checks
+from conformance.results import RunResult, Status
+from conformance.server_context import Account, Blocked, ServerContext, TargetError
+
+
+@dataclass(frozen=True)
+class ServerSuiteConfig:
+    base_url: str
+    user_id: str
+    password: str
+    api_key: str | None = None
+    seed: int = 0
+    max_examples: int = 25
+    strict: bool = False
+    requirements: frozenset[str] | None = None
+    timeout: float = 10.0
+    on_new_key: Callable[[str], None] | None = None
+
+
+def selected_checks(requirements: Iterable[str] | None) -> list[CheckSpec]:
+    """The server checks that judge any of ``requirements`` (all when None)."""
+    checks = registered_checks(Party.SERVER)
+    if requirements is None:
+        return checks
+    wanted = set(requirements)
+    return [c for c in checks if wanted & set(c.requirement_ids)]
+
+
+def run_server_suite(
+    config: ServerSuiteConfig,
+    redactor: Redactor,
+    progress: Callable[[int, int, str, str], None] | None = None,
+) -> RunResult:
+    """Judge the server at ``config.base_url``; secrets are added to ``redactor``."""
+    result = RunResult("server", config.base_url, config.seed, config.strict)
+    account = Account(config.user_id, config.password, config.api_key, config.on_new_key)
+    redactor.add(config.password)
+    redactor.add(config.api_key)
+    ctx = ServerContext(
+        config.base_url, account, result, redactor, config.seed,
+        max_examples=config.max_examples, timeout=config.timeout,
+    )  # fmt: skip
+    checks = selected_checks(config.requirements)
+    started = time.perf_counter()
+    try:
+        for n, spec in enumerate(checks, 1):
+            outcome = _run_one(ctx, spec)
+            if progress is not None:
+                progress(n, len(checks), spec.name, outcome)
+    finally:
+        ctx.close()
+    result.duration_s = time.perf_counter() - started
+    if config.requirements is not None:
+        result.requirements = {
+            rid: r for rid, r in result.requirements.items() if rid in config.requirements
+        }
+    for spec in checks:
+        for rid in spec.requirement_ids:
+            if config.requirements is None or rid in config.requirements:
+                result.result_for(rid)
+    result.finish()
+    return result
+
+
+def _run_one(ctx: ServerContext, spec: CheckSpec) -> str:
+    failed = [rid for rid in spec.requires if ctx.result.result_for(rid).failures]
+    if failed:
+        for rid in spec.requirement_ids:
+            ctx.result.record_skip(rid, f"{spec.name}: blocked, {', '.join(failed)} failed")
+        return "blocked"
+    before = {rid: len(r.failures) for rid, r in ctx.result.requirements.items()}
+    with ctx.running(spec.name):
+        try:
+            spec.func(ctx)
+        except Blocked as exc:
+            for rid in spec.requirement_ids:
+                ctx.result.record_skip(rid, f"{spec.name}: {exc}")
+            return "blocked"
+        except TargetError as exc:
+            for rid in spec.requirement_ids:
+                ctx.result.record_error(rid, f"{spec.name}: {exc}")
+            return "error"
+        except Exception as exc:  # a bug in the kit: ERROR, never the target's fault
+            for rid in spec.requirement_ids:
+                ctx.result.record_error(rid, f"{spec.name}: kit error {type(exc).__name__}")
+            return "error"
+    after = {rid: len(r.failures) for rid, r in ctx.result.requirements.items()}
+    return "failures" if after != before else "ok"
+
+
+def summary_counts(result: RunResult) -> dict[Status, int]:
+    counts = dict.fromkeys(Status, 0)
+    for r in result.requirements.values():
+        counts[r.status] += 1
+    return counts

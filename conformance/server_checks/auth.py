@@ -1,0 +1,106 @@
+"""The two ways to authenticate, and what must be refused (RK-AUTH-*, RK-PARAM-002)."""
+
+from __future__ import annotations
+
+import re
+
+from conformance.catalogue import Party
+from conformance.records import Format
+from conformance.registry import check
+from conformance.server_checks.verdicts import refused, succeeded
+from conformance.server_context import ServerContext
+from conformance.wire import Encoding, RequestSpec
+
+S = Party.SERVER
+
+
+@check("RK-AUTH-002", "RK-ROT-003", party=S, requires=("RK-HTTP-002", "RK-ROT-004"))
+def api_key_header_authenticates(ctx: ServerContext) -> None:
+    """RK-AUTH-002: the current key in the apiKey header, alone, regenerates the key."""
+    spec = RequestSpec("POST", Encoding.FORM, (("format", "json"),), ctx.key_header())
+    ex = ctx.send(spec, Format.JSON)
+    # One request cannot tell "header auth is broken" from "the issued key is
+    # not the valid one": both requirements are judged by it.
+    if succeeded(ctx, "RK-AUTH-002", ex, "the issued key in the apiKey header must authenticate"):
+        ctx.result.record_pass("RK-ROT-003")
+    elif ex.verdict is not None and ex.verdict.ok:
+        ctx.fail("RK-ROT-003", ex, "the key the server issued must work", "status=success",
+                 "status=error")  # fmt: skip
+
+
+@check("RK-AUTH-003", party=S, requires=("RK-AUTH-002",))
+def header_name_case_is_ignored(ctx: ServerContext) -> None:
+    """RK-AUTH-003: apikey and APIKEY work as well as apiKey."""
+    for name in ("apikey", "APIKEY"):
+        spec = RequestSpec("GET", Encoding.QUERY, (("format", "json"),), ctx.key_header(name=name))
+        succeeded(ctx, "RK-AUTH-003", ctx.send(spec, Format.JSON), f"header {name} must work")
+
+
+@check("RK-AUTH-004", party=S, requires=("RK-HTTP-002",))
+def unauthenticated_request_is_refused(ctx: ServerContext) -> None:
+    """RK-AUTH-004: no credentials and no header get the error envelope, no key."""
+    for fmt in Format:
+        ex = ctx.send(RequestSpec("POST", Encoding.FORM, (("format", fmt.value),)), fmt)
+        refused(ctx, "RK-AUTH-004", ex, "a request without credentials must be refused")
+
+
+@check("RK-AUTH-005", party=S, requires=("RK-HTTP-002",))
+def wrong_credentials_are_refused(ctx: ServerContext) -> None:
+    """RK-AUTH-005: a wrong password, an unknown user, or half a pair issue no key."""
+    user, password = ctx.account.user_id, ctx.account.password
+    cases = {
+        "wrong password": (("userId", user), ("password", password + "x")),
+        "unknown user": (("userId", user + "-nobody"), ("password", password)),
+        "userId alone": (("userId", user),),
+        "password alone": (("password", password),),
+    }
+    for label, params in cases.items():
+        ex = ctx.send(
+            RequestSpec("POST", Encoding.FORM, (*params, ("format", "json"))), Format.JSON
+        )
+        refused(ctx, "RK-AUTH-005", ex, f"{label} must be refused")
+
+
+@check("RK-AUTH-006", party=S, requires=("RK-AUTH-002",))
+def bad_api_key_is_refused(ctx: ServerContext) -> None:
+    """RK-AUTH-006: an unknown or malformed key in the header issues no key."""
+    for label, key in (("unknown key", f"{ctx.rng.getrandbits(128):032x}"),
+                       ("malformed key", "not-a-key"), ("upper-case twin", None)):  # fmt: skip
+        if key is None:
+            current = ctx.account.api_key
+            if current is None or current.upper() == current:
+                continue
+            key = current.upper()
+        spec = RequestSpec("POST", Encoding.FORM, (("format", "json"),), (("apiKey", key),))
+        refused(ctx, "RK-AUTH-006", ctx.send(spec, Format.JSON), f"an {label} must be refused")
+
+
+@check("RK-AUTH-007", party=S, requires=("RK-HTTP-002", "RK-ROT-004"))
+def empty_header_beside_credentials_is_ignored(ctx: ServerContext) -> None:
+    """RK-AUTH-007: an empty apiKey header beside valid credentials counts as absent."""
+    spec = RequestSpec("POST", Encoding.FORM, ctx.credentials("json"), (("apiKey", ""),))
+    ex = ctx.send(spec, Format.JSON)
+    succeeded(ctx, "RK-AUTH-007", ex, "credentials must work beside an empty apiKey header")
+
+
+@check("RK-AUTH-008", party=S, requires=("RK-AUTH-002", "RK-HTTP-005"))
+def empty_fields_beside_header_are_ignored(ctx: ServerContext) -> None:
+    """RK-AUTH-008: empty userId/password fields beside a valid header count as absent."""
+    params = (("userId", ""), ("password", ""), ("format", "json"))
+    spec = RequestSpec("POST", Encoding.MULTIPART, params, ctx.key_header(name="apikey"))
+    ex = ctx.send(spec, Format.JSON)
+    succeeded(ctx, "RK-AUTH-008", ex, "the header must work beside empty credential fields")
+
+
+@check("RK-PARAM-002", party=S, requires=("RK-HTTP-002", "RK-HTTP-003", "RK-ROT-004"))
+def encoded_password_authenticates(ctx: ServerContext) -> None:
+    """RK-PARAM-002: a password with special characters, URL-encoded, authenticates."""
+    if re.fullmatch(r"[A-Za-z0-9._~-]*", ctx.account.password):
+        ctx.result.record_skip(
+            "RK-PARAM-002", "the account's password has no character that needs encoding"
+        )
+        return
+    # Query and form only: the other encodings have requirements of their own.
+    for method, encoding in (("GET", Encoding.QUERY), ("POST", Encoding.FORM)):
+        ex = ctx.send(RequestSpec(method, encoding, ctx.credentials("json")), Format.JSON)
+        succeeded(ctx, "RK-PARAM-002", ex, f"the encoded password must authenticate ({encoding})")

@@ -1,0 +1,87 @@
+"""Every response, and hostile input (RK-SAFE-*, body and media-type rules).
+
+The per-response rules are applied by ServerContext.judge to every response
+any check provokes; the checks here make sure each rule sees successes and
+errors in every format, and throw generated junk at the target.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from conformance.catalogue import Party
+from conformance.records import Format
+from conformance.registry import check
+from conformance.server_checks.verdicts import draw
+from conformance.server_context import ServerContext
+from conformance.wire import Encoding, RequestSpec
+
+S = Party.SERVER
+
+BODY_RULES = (
+    "RK-JSON-001", "RK-JSON-002", "RK-JSON-003", "RK-XML-001", "RK-XML-002", "RK-XML-003",
+    "RK-PLAIN-001", "RK-SUCC-001", "RK-SUCC-002", "RK-SUCC-003", "RK-KEY-001",
+    "RK-ERR-001", "RK-ERR-002", "RK-ERR-003", "RK-ERR-004",
+)  # fmt: skip
+
+
+@check(*BODY_RULES, party=S, requires=("RK-HTTP-002", "RK-ROT-004"))
+def body_conforms_to_artefact(ctx: ServerContext) -> None:
+    """RK-JSON-001: every body, success or error, is valid against its format's artefact."""
+    for fmt in Format:
+        ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials(fmt.value)), fmt)
+        params = (("userId", ctx.account.user_id), ("password", "wrong"), ("format", fmt.value))
+        ctx.send(RequestSpec("POST", Encoding.FORM, params), fmt)
+
+
+@check("RK-FMT-005", "RK-HTTP-010", "RK-KEY-002", party=S, requires=("RK-HTTP-003", "RK-ROT-004"))
+def success_is_well_labelled(ctx: ServerContext) -> None:
+    """RK-FMT-005: successes carry the format's media type, HTTP 200 and a random UUID key."""
+    for fmt in Format:
+        ctx.send(RequestSpec("GET", Encoding.QUERY, ctx.credentials(fmt.value)), fmt)
+
+
+def _junk_requests() -> st.SearchStrategy[RequestSpec]:
+    text = st.text(max_size=40)
+    names = st.sampled_from(["userId", "password", "format", "apiKey", "UserId", "x", ""])
+    params = st.lists(st.tuples(names, text), max_size=5).map(tuple)
+    content_types = st.sampled_from([
+        None, "application/x-www-form-urlencoded", "multipart/form-data",
+        "multipart/form-data; boundary=zz", "application/xml", "text/xml", "application/json",
+        "text/plain", "application/octet-stream", "application/xml; charset=latin1",
+    ])  # fmt: skip
+    raw = st.one_of(
+        st.binary(max_size=300),
+        st.sampled_from([
+            b"<Account><userId>", b"<?xml version='1.0'?><Account/>", b"userId=%ZZ&password=%",
+            b"\xff\xfe\x00", b"--zz\r\nContent-Disposition: form-data\r\n\r\n", b"{}",
+            b"<!DOCTYPE a [<!ENTITY b SYSTEM 'file:///etc/passwd'>]><Account>&b;</Account>",
+        ]),
+    )  # fmt: skip
+    headers = st.lists(
+        st.tuples(st.sampled_from(["apiKey", "apikey"]),
+                  st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40)),
+        max_size=1,
+    ).map(tuple)  # fmt: skip
+    structured = st.builds(
+        RequestSpec, st.sampled_from(["GET", "POST"]),
+        st.sampled_from([Encoding.QUERY, Encoding.FORM, Encoding.MULTIPART, Encoding.XML]),
+        params, headers,
+    )  # fmt: skip
+    unstructured = st.builds(
+        RequestSpec, st.just("POST"), st.just(Encoding.RAW), st.just(()), headers, raw,
+        content_types,
+    )  # fmt: skip
+    return st.one_of(structured, unstructured)
+
+
+@check("RK-SAFE-001", "RK-SAFE-002", party=S)
+def no_server_error(ctx: ServerContext) -> None:
+    """RK-SAFE-001: generated junk never gets a 5xx, nor an echo of the password."""
+    for spec in draw(_junk_requests(), ctx.max_examples, ctx.seed):
+        ctx.send(spec)
+    # The password where it does not belong: it must not come back.
+    leaks = ((("userId", ctx.account.password), ("password", ctx.account.password)),
+             (("format", ctx.account.password),))  # fmt: skip
+    for params in leaks:
+        ctx.send(RequestSpec("POST", Encoding.FORM, params), None)

@@ -1,0 +1,106 @@
+"""Path, methods and request encodings (RK-HTTP-*, RK-PARAM-001)."""
+
+from __future__ import annotations
+
+from conformance.catalogue import Party
+from conformance.records import ENDPOINT_PATH, Format
+from conformance.registry import check
+from conformance.server_checks.verdicts import succeeded
+from conformance.server_context import ServerContext
+from conformance.wire import Encoding, RequestSpec
+
+S = Party.SERVER
+
+
+@check("RK-HTTP-002", "RK-AUTH-001", party=S)
+def post_form_is_accepted(ctx: ServerContext) -> None:
+    """RK-HTTP-002: a POST with a form body regenerates the key."""
+    ex = ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("json")), Format.JSON)
+    if succeeded(ctx, "RK-HTTP-002", ex, "POST with a form body must be accepted"):
+        ctx.result.record_pass("RK-AUTH-001")
+
+
+@check("RK-ROT-004", party=S, requires=("RK-HTTP-002",))
+def credentials_keep_working(ctx: ServerContext) -> None:
+    """RK-ROT-004: after a regeneration the same credentials regenerate again."""
+    ex = ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("json")), Format.JSON)
+    succeeded(ctx, "RK-ROT-004", ex, "credentials must keep working after a regeneration")
+
+
+@check("RK-HTTP-003", party=S)
+def get_query_is_accepted(ctx: ServerContext) -> None:
+    """RK-HTTP-003: a GET with the parameters in the query regenerates the key."""
+    ex = ctx.send(RequestSpec("GET", Encoding.QUERY, ctx.credentials("json")), Format.JSON)
+    succeeded(ctx, "RK-HTTP-003", ex, "GET with a query string must be accepted")
+
+
+@check("RK-HTTP-004", party=S)
+def post_xml_is_accepted(ctx: ServerContext) -> None:
+    """RK-HTTP-004: a POST with the page's <Account> XML body regenerates the key."""
+    ex = ctx.send(RequestSpec("POST", Encoding.XML, ctx.credentials("xml")), Format.XML)
+    succeeded(ctx, "RK-HTTP-004", ex, "POST with an <Account> body must be accepted")
+
+
+@check("RK-HTTP-005", party=S)
+def post_multipart_is_accepted(ctx: ServerContext) -> None:
+    """RK-HTTP-005: a POST with multipart/form-data fields regenerates the key."""
+    ex = ctx.send(RequestSpec("POST", Encoding.MULTIPART, ctx.credentials("json")), Format.JSON)
+    succeeded(ctx, "RK-HTTP-005", ex, "POST with a multipart body must be accepted")
+
+
+@check("RK-HTTP-006", party=S, requires=("RK-HTTP-002",))
+def chunked_body_is_accepted(ctx: ServerContext) -> None:
+    """RK-HTTP-006: a chunked POST body (no Content-Length) regenerates the key."""
+    spec = RequestSpec("POST", Encoding.FORM, ctx.credentials("json"), chunked=True)
+    ex = ctx.send(spec, Format.JSON)
+    succeeded(ctx, "RK-HTTP-006", ex, "a chunked form body must be accepted")
+
+
+@check("RK-HTTP-007", party=S, requires=("RK-HTTP-003",))
+def get_with_content_type_is_accepted(ctx: ServerContext) -> None:
+    """RK-HTTP-007: a GET with a Content-Type header and an empty body regenerates the key."""
+    spec = RequestSpec(
+        "GET", Encoding.QUERY, ctx.credentials("json"),
+        content_type="application/x-www-form-urlencoded",
+    )  # fmt: skip
+    ex = ctx.send(spec, Format.JSON)
+    succeeded(ctx, "RK-HTTP-007", ex, "a GET with a Content-Type and no body must be accepted")
+
+
+@check("RK-HTTP-009", party=S)
+def post_query_is_accepted(ctx: ServerContext) -> None:
+    """RK-HTTP-009: a POST with the parameters in the query regenerates the key."""
+    ex = ctx.send(RequestSpec("POST", Encoding.QUERY, ctx.credentials("json")), Format.JSON)
+    succeeded(ctx, "RK-HTTP-009", ex, "a POST with a query string should be accepted")
+
+
+@check("RK-HTTP-008", party=S)
+def other_methods_are_refused(ctx: ServerContext) -> None:
+    """RK-HTTP-008: other methods get 405 with an Allow header naming GET and POST."""
+    for method in ("PUT", "DELETE", "PATCH"):
+        ex = ctx.send(RequestSpec(method, Encoding.QUERY, ctx.credentials("json")))
+        allow = {m.strip().upper() for m in ex.headers.get("allow", "").split(",")}
+        ctx.expect("RK-HTTP-008", ex.status == 405 and {"GET", "POST"} <= allow, ex,
+                   f"{method} should be refused with 405 and an Allow header",
+                   "HTTP 405, Allow: GET, POST",
+                   f"HTTP {ex.status}, Allow: {ex.headers.get('allow', '(none)')}")  # fmt: skip
+
+
+@check("RK-HTTP-001", party=S)
+def path_is_exact(ctx: ServerContext) -> None:
+    """RK-HTTP-001: only the exact path regenerates; near misses issue no key."""
+    for path in (ENDPOINT_PATH.lower(), ENDPOINT_PATH + "X", "/SMSApi/rest/regenerateApiKey"):
+        spec = RequestSpec("POST", Encoding.FORM, ctx.credentials("json"), path=path)
+        ex = ctx.send(spec)
+        ctx.expect("RK-HTTP-001", ex.new_key is None and b'"apiKey"' not in ex.body, ex,
+                   f"{path} is not the endpoint and must not regenerate the key",
+                   "no new key (404 or an error)", f"HTTP {ex.status}")  # fmt: skip
+
+
+@check("RK-PARAM-001", party=S, requires=("RK-HTTP-002", "RK-HTTP-003"))
+def parameter_names_are_exact(ctx: ServerContext) -> None:
+    """RK-PARAM-001: userId, password and format, spelt exactly, work in every encoding."""
+    # Query and form only: the other encodings have requirements of their own.
+    for method, encoding in (("GET", Encoding.QUERY), ("POST", Encoding.FORM)):
+        ex = ctx.send(RequestSpec(method, encoding, ctx.credentials("plain")), Format.PLAIN)
+        succeeded(ctx, "RK-PARAM-001", ex, f"userId/password/format in a {encoding} request")

@@ -1,0 +1,235 @@
+"""What a server check works with: a target, an account, and a judge.
+
+Every response a check provokes passes through :meth:`ServerContext.judge`,
+which applies the per-response requirements (no 5xx, no echoed password, the
+body valid for its format, the media type, HTTP 200 on success) before the
+check looks at it, so a broken body is always reported under the id of the
+rule it breaks, whatever check happened to receive it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import quote, quote_plus
+
+import httpx
+
+from conformance.bodies import BodyVerdict, Violation, validate_body
+from conformance.records import MEDIA_TYPES, Format, Record
+from conformance.redaction import Redactor
+from conformance.results import Failure, HttpMessage, RunResult
+from conformance.wire import RequestSpec, WireRequest, build, curl_command
+
+_MEDIA_ALIASES = {Format.XML: {"application/xml", "text/xml"}}
+
+
+class TargetError(Exception):
+    """The target could not be reached or broke the connection: an ERROR."""
+
+
+class Blocked(Exception):
+    """A check cannot go on because an earlier response was unusable."""
+
+
+@dataclass
+class Exchange:
+    spec: RequestSpec
+    wire: WireRequest
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    fmt: Format | None = None
+    verdict: BodyVerdict | None = None
+
+    @property
+    def record(self) -> Record | None:
+        return self.verdict.record if self.verdict else None
+
+    @property
+    def new_key(self) -> str | None:
+        record = self.record
+        return record.api_key if record is not None and record.is_success else None
+
+
+@dataclass
+class Account:
+    """The credentials the suite may use, and the key it last saw issued."""
+
+    user_id: str
+    password: str
+    api_key: str | None = None
+    on_new_key: Callable[[str], None] | None = None
+    issued: list[str] = field(default_factory=list)
+
+    def accept(self, key: str) -> None:
+        self.api_key = key
+        self.issued.append(key)
+        if self.on_new_key is not None:
+            self.on_new_key(key)
+
+
+@dataclass
+class ServerContext:
+    base_url: str
+    account: Account
+    result: RunResult
+    redactor: Redactor
+    seed: int
+    max_examples: int = 25
+    timeout: float = 10.0
+    rng: random.Random = field(init=False)
+    check_name: str = ""
+    client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)  # noqa: S311 (reproducible cases, not secrets)
+        self.client = httpx.Client(timeout=self.timeout)
+        self.redactor.add(self.account.password)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- building requests ----------------------------------------------------
+    def credentials(self, fmt: str | None = "json") -> tuple[tuple[str, str], ...]:
+        params = (("userId", self.account.user_id), ("password", self.account.password))
+        return params + ((("format", fmt),) if fmt is not None else ())
+
+    def key_header(
+        self, key: str | None = None, name: str = "apiKey"
+    ) -> tuple[tuple[str, str], ...]:
+        value = key if key is not None else self.account.api_key
+        if value is None:
+            raise Blocked("no API key is known yet (no regeneration succeeded)")
+        return ((name, value),)
+
+    # --- sending and judging --------------------------------------------------
+    def send(
+        self, spec: RequestSpec, fmt: Format | None = None, format_rule: str = "RK-FMT-001"
+    ) -> Exchange:
+        """Send, judge the response, and remember any key it issued.
+
+        ``fmt`` is the format the answer must be in, and ``format_rule`` the
+        requirement that says so (RK-FMT-001 by default; RK-FMT-002 for the
+        default, RK-FMT-003 for letter case, RK-FMT-004 for unknown values).
+        """
+        wire = build(self.base_url, spec)
+        content: bytes | Iterator[bytes] = wire.body
+        if spec.chunked:
+            content = iter([wire.body[: len(wire.body) // 2], wire.body[len(wire.body) // 2 :]])
+        self.result.cases += 1
+        try:
+            response = self.client.request(
+                wire.method, wire.url, headers=list(wire.headers), content=content
+            )
+        except httpx.HTTPError as exc:
+            raise TargetError(f"{type(exc).__name__} talking to {self.base_url}") from None
+        exchange = Exchange(spec, wire, response.status_code, response.headers, response.content)
+        self.judge(exchange, fmt, format_rule)
+        if exchange.new_key is not None:
+            self.redactor.add(exchange.new_key)
+            self.account.accept(exchange.new_key)
+        return exchange
+
+    def judge(self, ex: Exchange, fmt: Format | None, format_rule: str = "RK-FMT-001") -> None:
+        self.expect("RK-SAFE-001", ex.status < 500, ex, "no 5xx for any client input",
+                    "a status below 500", f"HTTP {ex.status}")  # fmt: skip
+        self._judge_echo(ex)
+        if fmt is None or ex.status in (404, 405, 413):
+            return
+        ex.fmt = fmt
+        ex.verdict = validate_body(ex.body, fmt)
+        if not ex.verdict.ok and self._in_wrong_format(ex, fmt, format_rule):
+            return
+        for violation in ex.verdict.violations:
+            self.fail(violation.requirement, ex, f"the {fmt.value} body breaks its artefact",
+                      f"a {fmt.value} body valid against the spec", violation.message)  # fmt: skip
+        if ex.verdict.ok:
+            for rid in sorted({"RK-JSON-001", "RK-XML-001", "RK-PLAIN-001"} & _body_ids(fmt)):
+                self.result.record_pass(rid)
+            media = ex.headers.get("content-type", "").split(";")[0].strip().lower()
+            allowed = _MEDIA_ALIASES.get(fmt, {MEDIA_TYPES[fmt]})
+            self.expect("RK-FMT-005", media in allowed, ex, "the media type names the format",
+                        " or ".join(sorted(allowed)), media or "(no Content-Type)")  # fmt: skip
+        if ex.new_key is not None:
+            self.expect("RK-HTTP-010", ex.status == 200, ex, "a success is answered with HTTP 200",
+                        "HTTP 200", f"HTTP {ex.status}")  # fmt: skip
+            key = ex.new_key
+            uuid4 = key[12] == "4" and key[16] in "89ab"
+            self.expect("RK-KEY-002", uuid4, ex, "the key is a random (version 4) UUID",
+                        "version nibble 4, variant 8-b", f"{key[12]} and {key[16]}")  # fmt: skip
+
+    def _in_wrong_format(self, ex: Exchange, fmt: Format, format_rule: str) -> bool:
+        """A body valid in another format broke the format rule, not that format's
+        artefact: one violation, under RK-ERR-005 for errors, else ``format_rule``."""
+        for other in Format:
+            verdict = validate_body(ex.body, other) if other is not fmt else None
+            if verdict is not None and verdict.record is not None:
+                rid = format_rule if verdict.record.is_success else "RK-ERR-005"
+                if format_rule == "RK-FMT-004":
+                    rid = format_rule
+                self.fail(rid, ex, f"asked for {fmt.value}, answered in {other.value}",
+                          f"a {fmt.value} body", f"a valid {other.value} body")  # fmt: skip
+                ex.verdict = BodyVerdict(fmt, None, (Violation(rid, "wrong format"),))
+                return True
+        return False
+
+    def _judge_echo(self, ex: Exchange) -> None:
+        password = self.account.password
+        if len(password) < 6:
+            return  # too short to tell an echo from chance
+        text = ex.body.decode("utf-8", errors="replace")
+        forms = {password, quote(password, safe=""), quote_plus(password)}
+        echoed = any(form in text for form in forms)
+        self.expect("RK-SAFE-002", not echoed, ex, "no response may contain the password",
+                    "no trace of the submitted password", "the password is in the body")  # fmt: skip
+
+    # --- verdicts -------------------------------------------------------------
+    def expect(self, rid: str, ok: bool, ex: Exchange | None, message: str,
+               expected: str, actual: str) -> bool:  # fmt: skip
+        if ok:
+            self.result.record_pass(rid)
+        else:
+            self.fail(rid, ex, message, expected, actual)
+        return ok
+
+    def fail(self, rid: str, ex: Exchange | None, message: str, expected: str, actual: str) -> None:
+        r = self.redactor
+        self.result.record_failure(
+            Failure(
+                requirement_id=rid,
+                check=self.check_name,
+                message=r(message),
+                expected=r(expected),
+                actual=r(actual),
+                request=_request_message(ex, r) if ex else None,
+                response=_response_message(ex, r) if ex else None,
+                reproduction=r(curl_command(self.base_url, ex.spec)) if ex else "",
+                seed=self.seed,
+            )
+        )
+
+    @contextmanager
+    def running(self, name: str) -> Iterator[None]:
+        previous, self.check_name = self.check_name, name
+        try:
+            yield
+        finally:
+            self.check_name = previous
+
+
+def _body_ids(fmt: Format) -> set[str]:
+    return {Format.JSON: {"RK-JSON-001"}, Format.XML: {"RK-XML-001"}}.get(fmt, {"RK-PLAIN-001"})
+
+
+def _request_message(ex: Exchange, r: Redactor) -> HttpMessage:
+    path = ex.wire.url.split("://", 1)[-1].partition("/")[2]
+    headers = tuple((n, r(v)) for n, v in ex.wire.headers)
+    return HttpMessage(f"{ex.wire.method} /{r(path)}", headers, r.bytes(ex.wire.body[:2048]))
+
+
+def _response_message(ex: Exchange, r: Redactor) -> HttpMessage:
+    headers = tuple((n, r(v)) for n, v in ex.headers.items())
+    return HttpMessage(f"HTTP {ex.status}", headers, r.bytes(ex.body[:2048]))
