@@ -8,6 +8,7 @@ kit or the network broke; never counted against the implementation).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from conformance.catalogue import Level, catalogue, requirement
@@ -69,6 +70,7 @@ class RunResult:
     checks: dict[str, Status] = field(default_factory=dict)
     cases: int = 0
     duration_s: float = 0.0
+    started: datetime | None = None
 
     def result_for(self, rid: str) -> RequirementResult:
         if rid not in self.requirements:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import conformance.server_checks  # noqa: F401  (registers the server checks)
 from conformance.catalogue import Party
@@ -44,6 +45,7 @@ def run_server_suite(
 ) -> RunResult:
     """Judge the server at ``config.base_url``; secrets are added to ``redactor``."""
     result = RunResult("server", config.base_url, config.seed, config.strict)
+    result.started = datetime.now(UTC)
     account = Account(config.user_id, config.password, config.api_key, config.on_new_key)
     redactor.add(config.password)
     redactor.add(config.api_key)

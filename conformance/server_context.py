@@ -184,7 +184,7 @@ class ServerContext:
         forms = {password, quote(password, safe=""), quote_plus(password)}
         echoed = any(form in text for form in forms)
         self.expect("RK-SAFE-002", not echoed, ex, "no response may contain the password",
-                    "no trace of the submitted password", "the password is in the body")  # fmt: skip
+                    "no trace of the password", "the password is in the body")  # fmt: skip
 
     # --- verdicts -------------------------------------------------------------
     def expect(self, rid: str, ok: bool, ex: Exchange | None, message: str,

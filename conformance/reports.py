@@ -1,0 +1,364 @@
+"""Write what a run found: ``report.json``, ``junit.xml`` and ``report.html``.
+
+Every string that reaches a file passes through the run's :class:`Redactor`
+once more, as a last line of defence, even though the checks redact what they
+record. Each file is written atomically (temporary file in the same
+directory, fsync, ``os.replace``), so a reader never sees half a report.
+See ``docs/REPORTS.md``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from conformance.catalogue import Level, is_known, requirement
+from conformance.redaction import Redactor
+from conformance.results import Failure, HttpMessage, RequirementResult, RunResult, Status
+
+SCHEMA_ID = "regenkey-report/1"
+FILES = {"json": "report.json", "junit": "junit.xml", "html": "report.html"}
+
+
+@cache
+def _schema_text() -> str:
+    return (files("conformance") / "report.schema.json").read_text(encoding="utf-8")
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) that every ``report.json`` validates against."""
+    schema: dict[str, Any] = json.loads(_schema_text())
+    return schema
+
+
+# -- redaction ---------------------------------------------------------------
+
+
+def _redact_message(message: HttpMessage | None, redactor: Redactor) -> HttpMessage | None:
+    if message is None:
+        return None
+    return HttpMessage(
+        redactor(message.start_line),
+        tuple((redactor(n), redactor(v)) for n, v in message.headers),
+        redactor(message.body),
+    )
+
+
+def _redact_failure(failure: Failure, redactor: Redactor) -> Failure:
+    return replace(
+        failure,
+        requirement_id=redactor(failure.requirement_id),
+        check=redactor(failure.check),
+        message=redactor(failure.message),
+        expected=redactor(failure.expected),
+        actual=redactor(failure.actual),
+        request=_redact_message(failure.request, redactor),
+        response=_redact_message(failure.response, redactor),
+        reproduction=redactor(failure.reproduction),
+    )
+
+
+# -- text --------------------------------------------------------------------
+
+
+def _title(rid: str) -> str:
+    return requirement(rid).title if is_known(rid) else ""
+
+
+def _indented(text: str, indent: str) -> str:
+    """Continuation lines of a multi-line value line up under the first."""
+    return text.replace("\n", "\n" + indent)
+
+
+def format_failure(failure: Failure, level: Level | str) -> str:
+    """One failure as h2spec prints it; used by the terminal and by JUnit."""
+    level_word = level.value if isinstance(level, Level) else str(level)
+    head = f"{failure.requirement_id} [{level_word}] {_title(failure.requirement_id)}"
+    if failure.check:
+        head += f"  (check: {failure.check})"
+    lines = [head.rstrip(), "  " + _indented(failure.message, "  ")]
+    lines.append("  Expected: " + _indented(failure.expected, " " * 12))
+    lines.append("    Actual: " + _indented(failure.actual, " " * 12))
+    if failure.request is not None:
+        lines.append(f"  Request:  {failure.request.start_line}")
+    if failure.reproduction:
+        seed = f"  (seed {failure.seed})" if failure.seed is not None else ""
+        lines.append(f"  Reproduce: {failure.reproduction}{seed}")
+    return "\n".join(lines)
+
+
+# -- report.json --------------------------------------------------------------
+
+
+def _message_doc(message: HttpMessage | None) -> dict[str, Any] | None:
+    if message is None:
+        return None
+    return {
+        "start_line": message.start_line,
+        "headers": [[name, value] for name, value in message.headers],
+        "body": message.body,
+    }
+
+
+def _failure_doc(failure: Failure) -> dict[str, Any]:
+    return {
+        "requirement_id": failure.requirement_id,
+        "check": failure.check,
+        "message": failure.message,
+        "expected": failure.expected,
+        "actual": failure.actual,
+        "request": _message_doc(failure.request),
+        "response": _message_doc(failure.response),
+        "reproduction": failure.reproduction,
+        "seed": failure.seed,
+    }
+
+
+def _started(result: RunResult) -> str | None:
+    return result.started.isoformat() if result.started is not None else None
+
+
+def _summary(result: RunResult) -> dict[str, int]:
+    counts = {status.value: 0 for status in Status}
+    for req in result.requirements.values():
+        counts[req.status.value] += 1
+    return counts
+
+
+def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
+    """The ``report.json`` document, requirements in catalogue order."""
+    started = _started(result)
+    return {
+        "schema": SCHEMA_ID,
+        "suite": redactor(result.suite),
+        "verdict": result.verdict,
+        "seed": result.seed,
+        "target": redactor(result.target),
+        "strict": result.strict,
+        "started": redactor(started) if started is not None else None,
+        "duration_s": round(result.duration_s, 6),
+        "cases": result.cases,
+        "summary": _summary(result),
+        "requirements": [
+            {
+                "id": req.id,
+                "level": req.level.value,
+                "title": redactor(req.title),
+                "status": req.status.value,
+                "checks_run": req.checks_run,
+                "failures": [_failure_doc(_redact_failure(f, redactor)) for f in req.failures],
+                "skip_reasons": [redactor(s) for s in req.skip_reasons],
+                "errors": [redactor(e) for e in req.errors],
+            }
+            for req in result.ordered()
+        ],
+    }
+
+
+# -- junit.xml ---------------------------------------------------------------
+
+
+def _failures_text(req: RequirementResult, redactor: Redactor) -> str:
+    texts = [format_failure(_redact_failure(f, redactor), req.level) for f in req.failures]
+    return redactor("\n\n".join(texts))
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""
+
+
+def _testcase(
+    parent: ET.Element, result: RunResult, req: RequirementResult, r: Redactor
+) -> str | None:
+    """Add one requirement's testcase; return the JUnit outcome it counts as."""
+    case = ET.SubElement(
+        parent,
+        "testcase",
+        classname=r(f"regenkey.{result.suite}"),
+        name=r(f"{req.id} {req.title}"),
+    )
+    failing = req.status is Status.FAIL or (req.status is Status.NON_STRICT and result.strict)
+    if failing:
+        word = "FAIL" if req.status is Status.FAIL else "NON-STRICT"
+        first = r(req.failures[0].message) if req.failures else ""
+        node = ET.SubElement(case, "failure", message=f"{word}: {_first_line(first)}", type=word)
+        node.text = _failures_text(req, r)
+        return "failure"
+    if req.status is Status.NON_STRICT:
+        ET.SubElement(case, "system-out").text = "NON-STRICT: " + _failures_text(req, r)
+        return None
+    if req.status is Status.SKIP:
+        reason = r("; ".join(req.skip_reasons)) or "no check ran"
+        ET.SubElement(case, "skipped", message=reason)
+        return "skipped"
+    if req.status is Status.ERROR:
+        text = r("\n".join(req.errors))
+        node = ET.SubElement(case, "error", message=_first_line(text), type="ERROR")
+        node.text = text
+        return "error"
+    return None
+
+
+def junit_xml(result: RunResult, redactor: Redactor) -> bytes:
+    """The JUnit XML report: one testsuite, one testcase per requirement."""
+    suites = ET.Element("testsuites", name="regenkey")
+    suite = ET.SubElement(suites, "testsuite", name=redactor(f"regenkey {result.suite}"))
+    props = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("seed", str(result.seed)),
+        ("target", result.target),
+        ("strict", str(result.strict).lower()),
+        ("verdict", result.verdict),
+    ):
+        ET.SubElement(props, "property", name=name, value=redactor(value))  # fmt: skip
+    counts = {"failure": 0, "skipped": 0, "error": 0}
+    ordered = result.ordered()
+    for req in ordered:
+        outcome = _testcase(suite, result, req, redactor)
+        if outcome is not None:
+            counts[outcome] += 1
+    attrs = {
+        "tests": str(len(ordered)),
+        "failures": str(counts["failure"]),
+        "errors": str(counts["error"]),
+        "skipped": str(counts["skipped"]),
+        "time": f"{result.duration_s:.3f}",
+    }
+    for element in (suites, suite):
+        for key, value in attrs.items():
+            element.set(key, value)
+    ET.indent(suites)
+    data: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+    return data + b"\n"
+
+
+# -- report.html -------------------------------------------------------------
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left; vertical-align: top; }
+pre { background: #f6f6f6; padding: .5em; white-space: pre-wrap; word-break: break-all; }
+.status { font-weight: bold; text-transform: uppercase; }
+.status-pass { color: #17692f; } .status-fail { color: #b00020; }
+.status-non-strict { color: #a65e00; } .status-skip { color: #666; }
+.status-error { color: #6a1b9a; }
+.verdict-pass { color: #17692f; } .verdict-fail { color: #b00020; }
+"""
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _http_block(label: str, message: HttpMessage | None) -> str:
+    if message is None:
+        return ""
+    lines = [message.start_line, *(f"{n}: {v}" for n, v in message.headers), "", message.body]
+    return f"<h4>{_e(label)}</h4><pre>{_e(chr(10).join(lines))}</pre>"
+
+
+def _failure_html(f: Failure, r: Redactor) -> str:
+    seed = f" (seed {f.seed})" if f.seed is not None else ""
+    parts = [
+        f"<details><summary>{_e(r(f.requirement_id))} ({_e(r(f.check))}): "
+        f"{_e(r(_first_line(f.message)))}</summary>",
+        f"<pre>{_e(r(f.message))}</pre>",
+        f"<p><b>Expected:</b></p><pre>{_e(r(f.expected))}</pre>",
+        f"<p><b>Actual:</b></p><pre>{_e(r(f.actual))}</pre>",
+        _http_block("Request", _redact_message(f.request, r)),
+        _http_block("Response", _redact_message(f.response, r)),
+    ]
+    if f.reproduction:
+        parts.append(f"<h4>Reproduce{_e(seed)}</h4><pre>{_e(r(f.reproduction))}</pre>")
+    parts.append("</details>")
+    return "\n".join(p for p in parts if p)
+
+
+def _row_html(req: RequirementResult, r: Redactor) -> str:
+    status = req.status.value
+    notes = [_failure_html(f, r) for f in req.failures]
+    notes += [f"<p>Skipped: {_e(r(s))}</p>" for s in req.skip_reasons]
+    notes += [f"<p>Error: {_e(r(e))}</p>" for e in req.errors]
+    return (
+        f'<tr id="{_e(req.id)}"><td>{_e(req.id)}</td><td>{_e(req.level.value)}</td>'
+        f"<td>{_e(r(req.title))}</td>"
+        f'<td class="status status-{_e(status)}">{_e(status.upper())}</td>'
+        f"<td>{req.checks_run}</td><td>{''.join(notes)}</td></tr>"
+    )
+
+
+def report_html(result: RunResult, redactor: Redactor) -> str:
+    """A standalone HTML page: no network resources, everything escaped."""
+    r = redactor
+    summary = _summary(result)
+    counts = ", ".join(f"{n} {word.upper()}" for word, n in summary.items())
+    rows = "\n".join(_row_html(req, r) for req in result.ordered())
+    suite = _e(r(result.suite))
+    verdict = _e(result.verdict)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>regenkey {suite} report</title>
+<style>{_CSS}</style></head>
+<body>
+<h1>regenkey {suite} suite: <span class="verdict-{verdict}">{verdict.upper()}</span></h1>
+<p>Target: <code>{_e(r(result.target))}</code> &middot; seed <code>{result.seed}</code>
+&middot; strict: {"yes" if result.strict else "no"} &middot; {result.cases} cases
+&middot; {result.duration_s:.2f} s</p>
+<p>{_e(counts)}</p>
+<table><thead><tr><th>Id</th><th>Level</th><th>Title</th><th>Status</th><th>Checks</th>
+<th>Details</th></tr></thead>
+<tbody>
+{rows}
+</tbody></table>
+</body></html>
+"""
+
+
+# -- writing -----------------------------------------------------------------
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
+        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def write_reports(result: RunResult, directory: Path, redactor: Redactor) -> dict[str, Path]:
+    """Write report.json, junit.xml and report.html; return them by kind."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    document = json.dumps(report_document(result, redactor), indent=2, ensure_ascii=False)
+    contents = {
+        "json": (document + "\n").encode("utf-8"),
+        "junit": junit_xml(result, redactor),
+        "html": report_html(result, redactor).encode("utf-8"),
+    }
+    written: dict[str, Path] = {}
+    for kind, data in contents.items():
+        path = directory / FILES[kind]
+        _write_atomically(path, data)
+        written[kind] = path
+    return written
