@@ -81,7 +81,7 @@ def _run_one(ctx: ServerContext, spec: CheckSpec) -> str:
         for rid in spec.requirement_ids:
             ctx.result.record_skip(rid, f"{spec.name}: blocked, {', '.join(failed)} failed")
         return "blocked"
-    before = {rid: len(r.failures) for rid, r in ctx.result.requirements.items()}
+    before = _failure_count(ctx.result)
     with ctx.running(spec.name):
         try:
             spec.func(ctx)
@@ -97,8 +97,11 @@ def _run_one(ctx: ServerContext, spec: CheckSpec) -> str:
             for rid in spec.requirement_ids:
                 ctx.result.record_error(rid, f"{spec.name}: kit error {type(exc).__name__}")
             return "error"
-    after = {rid: len(r.failures) for rid, r in ctx.result.requirements.items()}
-    return "failures" if after != before else "ok"
+    return "failures" if _failure_count(ctx.result) != before else "ok"
+
+
+def _failure_count(result: RunResult) -> int:
+    return sum(len(r.failures) for r in result.requirements.values())
 
 
 def summary_counts(result: RunResult) -> dict[Status, int]:

@@ -146,8 +146,8 @@ class ServerContext:
         for violation in ex.verdict.violations:
             self.fail(violation.requirement, ex, f"the {fmt.value} body breaks its artefact",
                       f"a {fmt.value} body valid against the spec", violation.message)  # fmt: skip
-        if ex.verdict.ok:
-            for rid in sorted({"RK-JSON-001", "RK-XML-001", "RK-PLAIN-001"} & _body_ids(fmt)):
+        if ex.verdict.ok and ex.verdict.record is not None:
+            for rid in _body_rules(fmt, ex.verdict.record.is_success):
                 self.result.record_pass(rid)
             media = ex.headers.get("content-type", "").split(";")[0].strip().lower()
             allowed = _MEDIA_ALIASES.get(fmt, {MEDIA_TYPES[fmt]})
@@ -220,8 +220,20 @@ class ServerContext:
             self.check_name = previous
 
 
-def _body_ids(fmt: Format) -> set[str]:
-    return {Format.JSON: {"RK-JSON-001"}, Format.XML: {"RK-XML-001"}}.get(fmt, {"RK-PLAIN-001"})
+_FORMAT_RULES = {
+    Format.JSON: ("RK-JSON-001", "RK-JSON-002", "RK-JSON-003"),
+    Format.XML: ("RK-XML-001", "RK-XML-002", "RK-XML-003"),
+    Format.PLAIN: ("RK-PLAIN-001",),
+}
+_ENVELOPE_RULES = {
+    True: ("RK-SUCC-001", "RK-SUCC-002", "RK-SUCC-003", "RK-KEY-001"),
+    False: ("RK-ERR-001", "RK-ERR-002", "RK-ERR-003", "RK-ERR-004"),
+}
+
+
+def _body_rules(fmt: Format, is_success: bool) -> tuple[str, ...]:
+    """The body requirements a valid body of this format and envelope satisfies."""
+    return _FORMAT_RULES[fmt] + _ENVELOPE_RULES[is_success]
 
 
 def _request_message(ex: Exchange, r: Redactor) -> HttpMessage:

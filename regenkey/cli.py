@@ -6,7 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from regenkey import call_cmd, run_cmd, validate_cmd
+from regenkey import (
+    call_cmd,
+    check_server_cmd,
+    run_cmd,
+    serve_cmd,
+    validate_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run_cmd.add_parser(subparsers)
     call_cmd.add_parser(subparsers)
+    check_server_cmd.add_parser(subparsers)
+    serve_cmd.add_parser(subparsers)
     validate_cmd.add_parser(subparsers)
     return parser
 

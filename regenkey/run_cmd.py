@@ -6,6 +6,7 @@ import argparse
 
 from conformance import Level, catalogue
 from conformance.selfcheck import run_self_checks
+from regenkey import check_server_cmd
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,5 +33,5 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         print(f"{failed} spec self-check(s) failed")
         return 1
-    print("The spec is consistent.")
-    return 0
+    print("The spec is consistent.\n")
+    return check_server_cmd.run(check_server_cmd.defaults())

@@ -35,3 +35,15 @@ def test_wheel_carries_the_spec_and_loads_it_outside_the_checkout(tmp_path: Path
         cwd=tmp_path, check=True, capture_output=True, text=True,
     )  # fmt: skip
     assert str(target) in out.stdout
+
+
+def test_every_python_package_is_listed_for_setuptools() -> None:
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    for top in ("conformance", "reference_impl", "regenkey"):
+        for init in (ROOT / top).rglob("__init__.py"):
+            package = ".".join(init.parent.relative_to(ROOT).parts)
+            assert package in listed, f"{package} is missing from [tool.setuptools] packages"

@@ -1,0 +1,286 @@
+"""Accounts and their API keys: one interface, an in-memory and a SQLite store.
+
+Passwords are kept as salted PBKDF2-SHA256 hashes and compared in constant
+time; keys are kept as SHA-256 hex digests and looked up by digest, so neither
+store ever holds a usable secret. An account has no key until its first
+rotation, and exactly one afterwards: :meth:`Store.rotate` replaces the key
+atomically (a lock in memory, a ``BEGIN IMMEDIATE`` transaction in SQLite).
+
+An account is identified by its user id (:data:`AccountId`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import sqlite3
+import threading
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+AccountId = str
+
+PBKDF2_ITERATIONS = 10_000
+SALT_BYTES = 16
+_DUMMY_SALT = bytes(SALT_BYTES)
+
+
+def new_key() -> str:
+    """A fresh API key: the hex form of a random (version 4) UUID."""
+    return uuid.uuid4().hex
+
+
+def key_digest(key: str) -> str:
+    """How a key is stored and looked up: its SHA-256, in hex."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def hash_password(password: str, salt: bytes) -> bytes:
+    data = password.encode("utf-8", "surrogatepass")
+    return hashlib.pbkdf2_hmac("sha256", data, salt, PBKDF2_ITERATIONS)
+
+
+def _check_account(user_id: str, password: str) -> None:
+    if not user_id:
+        raise ValueError("the user id must not be empty")
+    if not password:
+        raise ValueError("the password must not be empty (an empty one never authenticates)")
+
+
+@dataclass
+class _Account:
+    salt: bytes
+    password_hash: bytes
+    key_digest: str | None = None
+
+
+class Store(ABC):
+    """Accounts, their password hashes and their one current key."""
+
+    @abstractmethod
+    def add_account(self, user_id: str, password: str) -> None:
+        """Create an account, or set the password of an existing one (its key is kept)."""
+
+    @abstractmethod
+    def _password_record(self, user_id: str) -> tuple[bytes, bytes] | None:
+        """The salt and password hash of ``user_id``, if it exists."""
+
+    @abstractmethod
+    def authenticate_key(self, key: str) -> AccountId | None:
+        """The account whose current key is ``key``."""
+
+    @abstractmethod
+    def rotate(self, account_id: AccountId) -> str:
+        """Replace the account's key with a new one and return it (KeyError if unknown)."""
+
+    @abstractmethod
+    def rotate_by_key(self, key: str) -> tuple[AccountId, str] | None:
+        """Atomically: if ``key`` is an account's current key, replace it and
+        return the account and the new key. Of concurrent calls with the same
+        key, exactly one succeeds."""
+
+    @abstractmethod
+    def current_key_digest(self, account_id: AccountId) -> str | None:
+        """The digest of the account's current key (None before the first rotation)."""
+
+    @abstractmethod
+    def count_accounts(self) -> int: ...
+
+    def authenticate_credentials(self, user_id: str, password: str) -> AccountId | None:
+        """The account if ``password`` is its password. An unknown user costs
+        the same hashing work as a wrong password."""
+        record = self._password_record(user_id)
+        salt, expected = record if record is not None else (_DUMMY_SALT, b"")
+        actual = hash_password(password, salt)
+        if record is None or not hmac.compare_digest(actual, expected):
+            return None
+        return user_id
+
+    def close(self) -> None:
+        """Release resources (nothing to release unless overridden)."""
+        return None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class MemoryStore(Store):
+    """Accounts in a dict, guarded by one lock; gone when the process ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._accounts: dict[AccountId, _Account] = {}
+        self._by_key: dict[str, AccountId] = {}
+
+    def add_account(self, user_id: str, password: str) -> None:
+        _check_account(user_id, password)
+        salt = secrets.token_bytes(SALT_BYTES)
+        hashed = hash_password(password, salt)
+        with self._lock:
+            account = self._accounts.get(user_id)
+            if account is None:
+                self._accounts[user_id] = _Account(salt, hashed)
+            else:
+                account.salt, account.password_hash = salt, hashed
+
+    def _password_record(self, user_id: str) -> tuple[bytes, bytes] | None:
+        with self._lock:
+            account = self._accounts.get(user_id)
+            return None if account is None else (account.salt, account.password_hash)
+
+    def authenticate_key(self, key: str) -> AccountId | None:
+        with self._lock:
+            return self._by_key.get(key_digest(key))
+
+    def _replace_key(self, account_id: AccountId) -> str:
+        account = self._accounts[account_id]
+        key = new_key()
+        if account.key_digest is not None:
+            self._by_key.pop(account.key_digest, None)
+        account.key_digest = key_digest(key)
+        self._by_key[account.key_digest] = account_id
+        return key
+
+    def rotate(self, account_id: AccountId) -> str:
+        with self._lock:
+            return self._replace_key(account_id)
+
+    def rotate_by_key(self, key: str) -> tuple[AccountId, str] | None:
+        with self._lock:
+            account_id = self._by_key.get(key_digest(key))
+            if account_id is None:
+                return None
+            return account_id, self._replace_key(account_id)
+
+    def current_key_digest(self, account_id: AccountId) -> str | None:
+        with self._lock:
+            return self._accounts[account_id].key_digest
+
+    def count_accounts(self) -> int:
+        with self._lock:
+            return len(self._accounts)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    user_id       TEXT PRIMARY KEY,
+    salt          BLOB NOT NULL,
+    password_hash BLOB NOT NULL,
+    key_digest    TEXT UNIQUE
+)
+"""
+
+
+class SqliteStore(Store):
+    """Accounts in one SQLite file (WAL, synchronous=FULL) that survives restarts.
+
+    One connection is shared by all threads behind a lock; every write is a
+    ``BEGIN IMMEDIATE`` transaction, so other processes on the same file are
+    serialised too. The file is created readable by its owner only.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.path, timeout=30, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        with self._transaction() as db:
+            db.execute(_SCHEMA)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _one(self, sql: str, *args: object) -> tuple[object, ...] | None:
+        with self._lock:
+            row: tuple[object, ...] | None = self._db.execute(sql, args).fetchone()
+            return row
+
+    def add_account(self, user_id: str, password: str) -> None:
+        _check_account(user_id, password)
+        salt = secrets.token_bytes(SALT_BYTES)
+        hashed = hash_password(password, salt)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO accounts (user_id, salt, password_hash) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET salt = excluded.salt, "
+                "password_hash = excluded.password_hash",
+                (user_id, salt, hashed),
+            )
+
+    def _password_record(self, user_id: str) -> tuple[bytes, bytes] | None:
+        row = self._one("SELECT salt, password_hash FROM accounts WHERE user_id = ?", user_id)
+        if row is None:
+            return None
+        salt, hashed = row
+        assert isinstance(salt, bytes) and isinstance(hashed, bytes)
+        return salt, hashed
+
+    def authenticate_key(self, key: str) -> AccountId | None:
+        row = self._one("SELECT user_id FROM accounts WHERE key_digest = ?", key_digest(key))
+        return None if row is None else str(row[0])
+
+    def rotate(self, account_id: AccountId) -> str:
+        key = new_key()
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE accounts SET key_digest = ? WHERE user_id = ?",
+                (key_digest(key), account_id),
+            )
+            if cursor.rowcount != 1:
+                raise KeyError(account_id)
+        return key
+
+    def rotate_by_key(self, key: str) -> tuple[AccountId, str] | None:
+        fresh = new_key()
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT user_id FROM accounts WHERE key_digest = ?", (key_digest(key),)
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE accounts SET key_digest = ? WHERE user_id = ?", (key_digest(fresh), row[0])
+            )
+        return str(row[0]), fresh
+
+    def current_key_digest(self, account_id: AccountId) -> str | None:
+        row = self._one("SELECT key_digest FROM accounts WHERE user_id = ?", account_id)
+        if row is None:
+            raise KeyError(account_id)
+        return None if row[0] is None else str(row[0])
+
+    def count_accounts(self) -> int:
+        row = self._one("SELECT count(*) FROM accounts")
+        return int(str(row[0])) if row is not None else 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,161 @@
+"""``regenkey check-server``: judge a server against the spec.
+
+Exit 0 conformant (no MUST failed; with ``--strict`` no SHOULD either),
+1 not conformant, 2 usage error or the target broke (ERROR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import random
+import sys
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from conformance import Redactor, catalogue
+from conformance.registry import CheckSpec
+from conformance.reports import format_failure, write_reports
+from conformance.results import RunResult, Status
+from conformance.runner import ServerSuiteConfig, run_server_suite, selected_checks, summary_counts
+from reference_impl.server import MemoryStore, build_app
+from regenkey.embedded import serving, throwaway_account
+from regenkey.keyfile import KeyFile
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "check-server",
+        help="judge a server against the spec (default: the embedded reference server)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--base-url", help="the server to judge; without it, the embedded one")
+    p.add_argument("--user-id")
+    p.add_argument("--password", help="or REGENKEY_PASSWORD (keeps it off the command line)")
+    p.add_argument("--api-key", help="the current key, or REGENKEY_API_KEY")
+    p.add_argument("--max-examples", type=int, default=25, help="generated cases per check")
+    p.add_argument("--seed", type=int, help="replay a run: same seed, same cases")
+    p.add_argument("--strict", action="store_true", help="a broken SHOULD fails the run too")
+    p.add_argument("--req", action="append", metavar="ID", help="only these requirement ids")
+    p.add_argument(
+        "--list", action="store_true", help="list the checks and their ids, send nothing"
+    )
+    p.add_argument("--report-dir", type=Path, help="default reports/<timestamp>/")
+    p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--live", action="store_true", help="allow rotating keys on a remote server")
+    p.add_argument("--key-file", type=Path, help="every new key is written here (mode 0600)")
+    p.set_defaults(handler=run)
+
+
+def defaults() -> argparse.Namespace:
+    """The arguments of a plain ``regenkey check-server`` (used by ``regenkey run``)."""
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    return parser.parse_args(["check-server"])
+
+
+def _list(checks: list[CheckSpec]) -> int:
+    for spec in checks:
+        print(f"{spec.name}\n    {', '.join(spec.requirement_ids)}\n    {spec.summary}")
+    return 0
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    known = {r.id for r in catalogue()}
+    unknown = [r for r in args.req or [] if r not in known]
+    if unknown:
+        return f"unknown requirement id(s): {', '.join(unknown)}"
+    if args.max_examples < 1:
+        return "--max-examples must be at least 1"
+    if args.base_url is None:
+        return None
+    if urlsplit(args.base_url).scheme not in ("http", "https"):
+        return f"--base-url must be an http(s) URL, not {args.base_url!r}"
+    if not args.user_id or not args.password:
+        return "--user-id and --password (or REGENKEY_PASSWORD) are required with --base-url"
+    if not _is_loopback(args.base_url) and not args.live:
+        return (
+            "this run would regenerate (rotate) keys on a non-loopback server; "
+            "pass --live (and --key-file) if that is what you want"
+        )
+    if args.live and args.key_file is None:
+        return "--live needs --key-file, so that no new key can be lost"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    args.password = args.password or os.environ.get("REGENKEY_PASSWORD")
+    args.api_key = args.api_key or os.environ.get("REGENKEY_API_KEY")
+    requirements = frozenset(args.req) if args.req else None
+    if args.list:
+        return _list(selected_checks(requirements))
+    problem = _usage_problem(args)
+    if problem:
+        print(f"regenkey check-server: {problem}", file=sys.stderr)
+        return 2
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+    report_dir = args.report_dir or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    redactor = Redactor()
+    with ExitStack() as stack:
+        if args.base_url is None:
+            account = throwaway_account()
+            store = MemoryStore()
+            store.add_account(account.user_id, account.password)
+            base_url = stack.enter_context(serving(build_app(store)))
+            user_id, password, api_key = account.user_id, account.password, None
+            print(f"Judging the embedded reference server at {base_url}")
+        else:
+            base_url, user_id, password, api_key = (
+                args.base_url, args.user_id, args.password, args.api_key,
+            )  # fmt: skip
+            print(f"Judging {base_url}")
+        key_file = KeyFile(args.key_file) if args.key_file else None
+        config = ServerSuiteConfig(
+            base_url, user_id, password, api_key, seed, args.max_examples, args.strict,
+            requirements, args.timeout, key_file.write if key_file else None,
+        )  # fmt: skip
+        result = run_server_suite(config, redactor, _progress)
+    _print_summary(result, redactor)
+    paths = write_reports(result, report_dir, redactor)
+    print(f"Reports: {paths['json'].parent}")
+    return result.exit_code()
+
+
+def _progress(n: int, total: int, name: str, outcome: str) -> None:
+    print(f"  [{n:>2}/{total}] {name} ... {outcome}", flush=True)
+
+
+_WORDS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NON_STRICT: "NON-STRICT",
+          Status.SKIP: "SKIP", Status.ERROR: "ERROR"}  # fmt: skip
+
+
+def _print_summary(result: RunResult, redactor: Redactor) -> None:
+    for req in result.ordered():
+        for failure in req.failures[:3]:
+            print(redactor(format_failure(failure, req.level)))
+    print("\nRequirements:")
+    for req in result.ordered():
+        note = f" ({req.checks_run} checked)" if req.checks_run else ""
+        if req.status is Status.SKIP and req.skip_reasons:
+            note = f" ({redactor(req.skip_reasons[0])})"
+        if req.status is Status.ERROR and req.errors:
+            note = f" ({redactor(req.errors[0])})"
+        print(f"  {_WORDS[req.status]:<10} {req.id} [{req.level}] {req.title}{note}")
+    counts = summary_counts(result)
+    tally = ", ".join(f"{n} {_WORDS[s].lower()}" for s, n in counts.items() if n)
+    print(f"\n{result.cases} requests, seed {result.seed}: {tally}")
+    print(f"Verdict: {result.verdict.upper()}{' (strict)' if result.strict else ''}")
