@@ -10,6 +10,7 @@ rule it breaks, whatever check happened to receive it.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class Exchange:
     body: bytes
     fmt: Format | None = None
     verdict: BodyVerdict | None = None
+    observed_key: str | None = None  # a key seen in a body judged non-conformant
 
     @property
     def record(self) -> Record | None:
@@ -83,11 +85,14 @@ class ServerContext:
     rng: random.Random = field(init=False)
     check_name: str = ""
     client: httpx.Client = field(init=False)
+    tricky: Account | None = None  # an account whose password needs encoding (RK-PARAM-002)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)  # noqa: S311 (reproducible cases, not secrets)
         self.client = httpx.Client(timeout=self.timeout)
         self.redactor.add(self.account.password)
+        if self.tricky is not None:
+            self.redactor.add(self.tricky.password)
 
     def close(self) -> None:
         self.client.close()
@@ -107,14 +112,20 @@ class ServerContext:
 
     # --- sending and judging --------------------------------------------------
     def send(
-        self, spec: RequestSpec, fmt: Format | None = None, format_rule: str = "RK-FMT-001"
+        self,
+        spec: RequestSpec,
+        fmt: Format | None = None,
+        format_rule: str = "RK-FMT-001",
+        account: Account | None = None,
     ) -> Exchange:
         """Send, judge the response, and remember any key it issued.
 
         ``fmt`` is the format the answer must be in, and ``format_rule`` the
         requirement that says so (RK-FMT-001 by default; RK-FMT-002 for the
         default, RK-FMT-003 for letter case, RK-FMT-004 for unknown values).
+        A key issued goes to ``account`` (the suite's main account by default).
         """
+        account = account or self.account
         wire = build(self.base_url, spec)
         content: bytes | Iterator[bytes] = wire.body
         if spec.chunked:
@@ -127,16 +138,33 @@ class ServerContext:
         except httpx.HTTPError as exc:
             raise TargetError(f"{type(exc).__name__} talking to {self.base_url}") from None
         exchange = Exchange(spec, wire, response.status_code, response.headers, response.content)
-        self.judge(exchange, fmt, format_rule)
-        if exchange.new_key is not None:
-            self.redactor.add(exchange.new_key)
-            self.account.accept(exchange.new_key)
+        self.judge(exchange, fmt, format_rule, account)
+        issued = exchange.new_key or exchange.observed_key
+        if issued is not None:
+            self.redactor.add(issued)
+            account.accept(issued)
+        elif self._may_have_rotated(exchange):
+            account.api_key = None  # lost track: key checks are blocked until a new key is read
         return exchange
 
-    def judge(self, ex: Exchange, fmt: Format | None, format_rule: str = "RK-FMT-001") -> None:
+    @staticmethod
+    def _may_have_rotated(ex: Exchange) -> bool:
+        """An unreadable 200 that carries something key-shaped may have rotated the key."""
+        if ex.status != 200 or ex.verdict is None or ex.verdict.ok:
+            return False
+        return re.search(rb"[0-9a-fA-F]{32}", ex.body) is not None
+
+    def judge(
+        self,
+        ex: Exchange,
+        fmt: Format | None,
+        format_rule: str = "RK-FMT-001",
+        account: Account | None = None,
+    ) -> None:
         self.expect("RK-SAFE-001", ex.status < 500, ex, "no 5xx for any client input",
                     "a status below 500", f"HTTP {ex.status}")  # fmt: skip
-        self._judge_echo(ex)
+        for each in {id(a): a for a in (self.account, self.tricky, account) if a}.values():
+            self._judge_echo(ex, each.password)
         if fmt is None or ex.status in (404, 405, 413):
             return
         ex.fmt = fmt
@@ -167,17 +195,19 @@ class ServerContext:
         for other in Format:
             verdict = validate_body(ex.body, other) if other is not fmt else None
             if verdict is not None and verdict.record is not None:
-                rid = format_rule if verdict.record.is_success else "RK-ERR-005"
-                if format_rule == "RK-FMT-004":
-                    rid = format_rule
+                # The specific rule the request tested wins; otherwise a success in
+                # the wrong format breaks RK-FMT-001 and an error RK-ERR-005.
+                generic = format_rule == "RK-FMT-001" and not verdict.record.is_success
+                rid = "RK-ERR-005" if generic else format_rule
+                if verdict.record.is_success:
+                    ex.observed_key = verdict.record.api_key
                 self.fail(rid, ex, f"asked for {fmt.value}, answered in {other.value}",
                           f"a {fmt.value} body", f"a valid {other.value} body")  # fmt: skip
                 ex.verdict = BodyVerdict(fmt, None, (Violation(rid, "wrong format"),))
                 return True
         return False
 
-    def _judge_echo(self, ex: Exchange) -> None:
-        password = self.account.password
+    def _judge_echo(self, ex: Exchange, password: str) -> None:
         if len(password) < 6:
             return  # too short to tell an echo from chance
         text = ex.body.decode("utf-8", errors="replace")

@@ -17,12 +17,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from conformance import Redactor, catalogue
+from conformance.loopback import serving
 from conformance.registry import CheckSpec
 from conformance.reports import format_failure, write_reports
 from conformance.results import RunResult, Status
 from conformance.runner import ServerSuiteConfig, run_server_suite, selected_checks, summary_counts
 from reference_impl.server import MemoryStore, build_app
-from regenkey.embedded import serving, throwaway_account
+from regenkey.embedded import throwaway_accounts
 from regenkey.keyfile import KeyFile
 
 
@@ -111,10 +112,12 @@ def run(args: argparse.Namespace) -> int:
     report_dir = args.report_dir or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     redactor = Redactor()
     with ExitStack() as stack:
+        tricky = None
         if args.base_url is None:
-            account = throwaway_account()
+            account, tricky = throwaway_accounts()
             store = MemoryStore()
-            store.add_account(account.user_id, account.password)
+            for each in (account, tricky):
+                store.add_account(each.user_id, each.password)
             base_url = stack.enter_context(serving(build_app(store)))
             user_id, password, api_key = account.user_id, account.password, None
             print(f"Judging the embedded reference server at {base_url}")
@@ -127,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         config = ServerSuiteConfig(
             base_url, user_id, password, api_key, seed, args.max_examples, args.strict,
             requirements, args.timeout, key_file.write if key_file else None,
+            tricky.user_id if tricky else None, tricky.password if tricky else None,
         )  # fmt: skip
         result = run_server_suite(config, redactor, _progress)
     _print_summary(result, redactor)

@@ -7,16 +7,21 @@ import re
 from conformance.catalogue import Party
 from conformance.records import Format
 from conformance.registry import check
+from conformance.server_checks.transport import FOUNDATION
 from conformance.server_checks.verdicts import refused, succeeded
 from conformance.server_context import ServerContext
 from conformance.wire import Encoding, RequestSpec
 
 S = Party.SERVER
+# Checks that send the current key: it must work (RK-AUTH-002) and must not be
+# rotated behind the suite's back by a refused request (RK-ROT-006).
+KEYED = (*FOUNDATION, "RK-AUTH-002", "RK-ROT-006")
 
 
-@check("RK-AUTH-002", "RK-ROT-003", party=S, requires=("RK-HTTP-002", "RK-ROT-004"))
+@check("RK-AUTH-002", "RK-ROT-003", party=S, requires=FOUNDATION)
 def api_key_header_authenticates(ctx: ServerContext) -> None:
-    """RK-AUTH-002: the current key in the apiKey header, alone, regenerates the key."""
+    """RK-AUTH-002: the key just issued, alone in the apiKey header, regenerates the key."""
+    ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("plain")), Format.PLAIN)
     spec = RequestSpec("POST", Encoding.FORM, (("format", "json"),), ctx.key_header())
     ex = ctx.send(spec, Format.JSON)
     # One request cannot tell "header auth is broken" from "the issued key is
@@ -28,7 +33,7 @@ def api_key_header_authenticates(ctx: ServerContext) -> None:
                  "status=error")  # fmt: skip
 
 
-@check("RK-AUTH-003", party=S, requires=("RK-AUTH-002",))
+@check("RK-AUTH-003", party=S, requires=(*KEYED, "RK-HTTP-003"))
 def header_name_case_is_ignored(ctx: ServerContext) -> None:
     """RK-AUTH-003: apikey and APIKEY work as well as apiKey."""
     for name in ("apikey", "APIKEY"):
@@ -36,7 +41,7 @@ def header_name_case_is_ignored(ctx: ServerContext) -> None:
         succeeded(ctx, "RK-AUTH-003", ctx.send(spec, Format.JSON), f"header {name} must work")
 
 
-@check("RK-AUTH-004", party=S, requires=("RK-HTTP-002",))
+@check("RK-AUTH-004", party=S, requires=FOUNDATION)
 def unauthenticated_request_is_refused(ctx: ServerContext) -> None:
     """RK-AUTH-004: no credentials and no header get the error envelope, no key."""
     for fmt in Format:
@@ -44,7 +49,7 @@ def unauthenticated_request_is_refused(ctx: ServerContext) -> None:
         refused(ctx, "RK-AUTH-004", ex, "a request without credentials must be refused")
 
 
-@check("RK-AUTH-005", party=S, requires=("RK-HTTP-002",))
+@check("RK-AUTH-005", party=S, requires=FOUNDATION)
 def wrong_credentials_are_refused(ctx: ServerContext) -> None:
     """RK-AUTH-005: a wrong password, an unknown user, or half a pair issue no key."""
     user, password = ctx.account.user_id, ctx.account.password
@@ -61,7 +66,7 @@ def wrong_credentials_are_refused(ctx: ServerContext) -> None:
         refused(ctx, "RK-AUTH-005", ex, f"{label} must be refused")
 
 
-@check("RK-AUTH-006", party=S, requires=("RK-AUTH-002",))
+@check("RK-AUTH-006", party=S, requires=KEYED)
 def bad_api_key_is_refused(ctx: ServerContext) -> None:
     """RK-AUTH-006: an unknown or malformed key in the header issues no key."""
     for label, key in (("unknown key", f"{ctx.rng.getrandbits(128):032x}"),
@@ -75,7 +80,7 @@ def bad_api_key_is_refused(ctx: ServerContext) -> None:
         refused(ctx, "RK-AUTH-006", ctx.send(spec, Format.JSON), f"an {label} must be refused")
 
 
-@check("RK-AUTH-007", party=S, requires=("RK-HTTP-002", "RK-ROT-004"))
+@check("RK-AUTH-007", party=S, requires=FOUNDATION)
 def empty_header_beside_credentials_is_ignored(ctx: ServerContext) -> None:
     """RK-AUTH-007: an empty apiKey header beside valid credentials counts as absent."""
     spec = RequestSpec("POST", Encoding.FORM, ctx.credentials("json"), (("apiKey", ""),))
@@ -83,7 +88,7 @@ def empty_header_beside_credentials_is_ignored(ctx: ServerContext) -> None:
     succeeded(ctx, "RK-AUTH-007", ex, "credentials must work beside an empty apiKey header")
 
 
-@check("RK-AUTH-008", party=S, requires=("RK-AUTH-002", "RK-HTTP-005"))
+@check("RK-AUTH-008", party=S, requires=(*KEYED, "RK-HTTP-005", "RK-AUTH-003"))
 def empty_fields_beside_header_are_ignored(ctx: ServerContext) -> None:
     """RK-AUTH-008: empty userId/password fields beside a valid header count as absent."""
     params = (("userId", ""), ("password", ""), ("format", "json"))
@@ -92,15 +97,17 @@ def empty_fields_beside_header_are_ignored(ctx: ServerContext) -> None:
     succeeded(ctx, "RK-AUTH-008", ex, "the header must work beside empty credential fields")
 
 
-@check("RK-PARAM-002", party=S, requires=("RK-HTTP-002", "RK-HTTP-003", "RK-ROT-004"))
+@check("RK-PARAM-002", party=S, requires=(*FOUNDATION, "RK-HTTP-003"))
 def encoded_password_authenticates(ctx: ServerContext) -> None:
     """RK-PARAM-002: a password with special characters, URL-encoded, authenticates."""
-    if re.fullmatch(r"[A-Za-z0-9._~-]*", ctx.account.password):
+    account = ctx.tricky if ctx.tricky is not None else ctx.account
+    if re.fullmatch(r"[A-Za-z0-9._~-]*", account.password):
         ctx.result.record_skip(
-            "RK-PARAM-002", "the account's password has no character that needs encoding"
+            "RK-PARAM-002", "no account with a password that needs encoding was given"
         )
         return
-    # Query and form only: the other encodings have requirements of their own.
-    for method, encoding in (("GET", Encoding.QUERY), ("POST", Encoding.FORM)):
-        ex = ctx.send(RequestSpec(method, encoding, ctx.credentials("json")), Format.JSON)
+    params = (("userId", account.user_id), ("password", account.password), ("format", "json"))
+    for method, encoding in (("GET", Encoding.QUERY), ("POST", Encoding.FORM),
+                             ("POST", Encoding.MULTIPART), ("POST", Encoding.XML)):  # fmt: skip
+        ex = ctx.send(RequestSpec(method, encoding, params), Format.JSON, account=account)
         succeeded(ctx, "RK-PARAM-002", ex, f"the encoded password must authenticate ({encoding})")

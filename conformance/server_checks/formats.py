@@ -5,6 +5,7 @@ from __future__ import annotations
 from conformance.catalogue import Party
 from conformance.records import Format
 from conformance.registry import check
+from conformance.server_checks.transport import FOUNDATION
 from conformance.server_checks.verdicts import draw, refused, succeeded
 from conformance.server_context import ServerContext
 from conformance.strategies import format_spellings
@@ -13,7 +14,7 @@ from conformance.wire import Encoding, RequestSpec
 S = Party.SERVER
 
 
-@check("RK-FMT-001", party=S, requires=("RK-HTTP-002", "RK-ROT-004"))
+@check("RK-FMT-001", party=S, requires=FOUNDATION)
 def format_selects_rendering(ctx: ServerContext) -> None:
     """RK-FMT-001: format=plain, json and xml each answer in that format."""
     for fmt in Format:
@@ -21,34 +22,36 @@ def format_selects_rendering(ctx: ServerContext) -> None:
         succeeded(ctx, "RK-FMT-001", ex, f"format={fmt.value} must answer in {fmt.value}")
 
 
-@check("RK-FMT-002", party=S, requires=("RK-HTTP-002", "RK-ROT-004"))
+@check("RK-FMT-002", party=S, requires=FOUNDATION)
 def plain_is_the_default(ctx: ServerContext) -> None:
     """RK-FMT-002: without format, or with an empty one, the answer is plain."""
     for params, label in ((ctx.credentials(None), "no format"), (ctx.credentials(""), "format=")):
-        ex = ctx.send(RequestSpec("POST", Encoding.FORM, params), Format.PLAIN)
+        ex = ctx.send(RequestSpec("POST", Encoding.FORM, params), Format.PLAIN, "RK-FMT-002")
         succeeded(ctx, "RK-FMT-002", ex, f"{label} must answer in plain")
 
 
-@check("RK-FMT-003", party=S, requires=("RK-HTTP-003", "RK-ROT-004", "RK-FMT-001"))
+@check("RK-FMT-003", party=S, requires=(*FOUNDATION, "RK-HTTP-003", "RK-FMT-001"))
 def format_case_is_ignored(ctx: ServerContext) -> None:
     """RK-FMT-003: the format value is matched in any letter case."""
     spellings = draw(format_spellings(), max(3, ctx.max_examples // 5), ctx.seed)
     for spelling in dict.fromkeys(["JSON", "XML", *spellings]):
         fmt = Format.parse(spelling)
         assert fmt is not None
-        ex = ctx.send(RequestSpec("GET", Encoding.QUERY, ctx.credentials(spelling)), fmt)
+        spec = RequestSpec("GET", Encoding.QUERY, ctx.credentials(spelling))
+        ex = ctx.send(spec, fmt, "RK-FMT-003")
         succeeded(ctx, "RK-FMT-003", ex, f"format={spelling} must answer in {fmt.value}")
 
 
-@check("RK-FMT-004", party=S, requires=("RK-HTTP-002",))
+@check("RK-FMT-004", party=S, requires=FOUNDATION)
 def unknown_format_is_refused(ctx: ServerContext) -> None:
     """RK-FMT-004: an unknown format value gets the error envelope in plain, no key."""
     for value in ("html", "jsonp", "x"):
-        ex = ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials(value)), Format.PLAIN)
+        spec = RequestSpec("POST", Encoding.FORM, ctx.credentials(value))
+        ex = ctx.send(spec, Format.PLAIN, "RK-FMT-004")
         refused(ctx, "RK-FMT-004", ex, f"format={value} must be refused")
 
 
-@check("RK-ERR-005", party=S, requires=("RK-HTTP-002",))
+@check("RK-ERR-005", party=S, requires=FOUNDATION)
 def error_uses_requested_format(ctx: ServerContext) -> None:
     """RK-ERR-005: an error is rendered in the format the request asked for."""
     for fmt in Format:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from conformance.catalogue import Party
 from conformance.records import Format
 from conformance.registry import check
+from conformance.server_checks.transport import FOUNDATION
 from conformance.server_checks.verdicts import draw
 from conformance.server_context import ServerContext
 from conformance.wire import Encoding, RequestSpec
@@ -25,7 +26,7 @@ BODY_RULES = (
 )  # fmt: skip
 
 
-@check(*BODY_RULES, party=S, requires=("RK-HTTP-002", "RK-ROT-004"))
+@check(*BODY_RULES, party=S, requires=FOUNDATION)
 def body_conforms_to_artefact(ctx: ServerContext) -> None:
     """RK-JSON-001: every body, success or error, is valid against its format's artefact."""
     for fmt in Format:
@@ -34,7 +35,7 @@ def body_conforms_to_artefact(ctx: ServerContext) -> None:
         ctx.send(RequestSpec("POST", Encoding.FORM, params), fmt)
 
 
-@check("RK-FMT-005", "RK-HTTP-010", "RK-KEY-002", party=S, requires=("RK-HTTP-003", "RK-ROT-004"))
+@check("RK-FMT-005", "RK-HTTP-010", "RK-KEY-002", party=S, requires=(*FOUNDATION, "RK-HTTP-003"))
 def success_is_well_labelled(ctx: ServerContext) -> None:
     """RK-FMT-005: successes carry the format's media type, HTTP 200 and a random UUID key."""
     for fmt in Format:
@@ -75,10 +76,30 @@ def _junk_requests() -> st.SearchStrategy[RequestSpec]:
     return st.one_of(structured, unstructured)
 
 
+def _raw(body: bytes, content_type: str | None) -> RequestSpec:
+    return RequestSpec("POST", Encoding.RAW, raw_body=body, content_type=content_type)
+
+
+# Always sent, whatever the seed: the inputs most likely to break a parser.
+HOSTILE = (
+    _raw(b"<Account><userId>x</userId>", "application/xml"),
+    _raw(b'<!DOCTYPE a [<!ENTITY b "bbbbbbbbbb"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+         b"<Account><userId>&c;</userId></Account>", "application/xml"),
+    _raw(b'<!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><Account>&e;</Account>',
+         "text/xml"),
+    _raw(b"userId=%FF%FE&password=%&format=json", "application/x-www-form-urlencoded"),
+    _raw(b"\xff\xfe\x00garbage", "application/octet-stream"),
+    _raw(b"--x\r\nContent-Disposition: form-data\r\n\r\n", "multipart/form-data"),
+    _raw(b"{}", "application/json"),
+    _raw(b"userId=a", None),
+    RequestSpec("POST", Encoding.QUERY, (("format", "json" * 200),)),
+)  # fmt: skip
+
+
 @check("RK-SAFE-001", "RK-SAFE-002", party=S)
 def no_server_error(ctx: ServerContext) -> None:
     """RK-SAFE-001: generated junk never gets a 5xx, nor an echo of the password."""
-    for spec in draw(_junk_requests(), ctx.max_examples, ctx.seed):
+    for spec in (*HOSTILE, *draw(_junk_requests(), ctx.max_examples, ctx.seed)):
         ctx.send(spec)
     # The password where it does not belong: it must not come back.
     leaks = ((("userId", ctx.account.password), ("password", ctx.account.password)),

@@ -6,49 +6,101 @@ from conformance.catalogue import Party
 from conformance.records import ENDPOINT_PATH, Format
 from conformance.registry import check
 from conformance.server_checks.verdicts import succeeded
-from conformance.server_context import ServerContext
+from conformance.server_context import Blocked, ServerContext
 from conformance.wire import Encoding, RequestSpec
 
 S = Party.SERVER
 
+# What nearly every check leans on: credentials in a form body, with the exact
+# parameter names, working again after a regeneration. When one of these has
+# failed, the checks that need them are blocked rather than failed.
+FOUNDATION = ("RK-HTTP-002", "RK-AUTH-001", "RK-PARAM-001", "RK-ROT-004")
 
-@check("RK-HTTP-002", "RK-AUTH-001", party=S)
+
+def _lower_case_names(params: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((name.lower(), value) for name, value in params)
+
+
+@check("RK-HTTP-002", "RK-AUTH-001", "RK-PARAM-001", party=S)
 def post_form_is_accepted(ctx: ServerContext) -> None:
-    """RK-HTTP-002: a POST with a form body regenerates the key."""
+    """RK-HTTP-002: a POST with a form body and the exact names regenerates the key.
+
+    When it does not, the check finds out why, so that one fault is reported
+    under one id: lower-case names work (RK-PARAM-001), another encoding works
+    (RK-HTTP-002), or credentials work nowhere (RK-AUTH-001).
+    """
     ex = ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("json")), Format.JSON)
-    if succeeded(ctx, "RK-HTTP-002", ex, "POST with a form body must be accepted"):
-        ctx.result.record_pass("RK-AUTH-001")
+    if ex.new_key is not None:
+        for rid in ("RK-HTTP-002", "RK-AUTH-001", "RK-PARAM-001"):
+            ctx.result.record_pass(rid)
+        return
+    if ex.verdict is not None and ex.verdict.violations:
+        succeeded(ctx, "RK-HTTP-002", ex, "POST with a form body must be accepted")
+        return
+    variant = RequestSpec("POST", Encoding.FORM, _lower_case_names(ctx.credentials("json")))
+    if ctx.send(variant, Format.JSON).new_key is not None:
+        succeeded(ctx, "RK-PARAM-001", ex, "userId/password/format, exactly so, must work")
+        return
+    for method, encoding in (("GET", Encoding.QUERY), ("POST", Encoding.MULTIPART),
+                             ("POST", Encoding.XML)):  # fmt: skip
+        if ctx.send(RequestSpec(method, encoding, ctx.credentials("json")), Format.JSON).new_key:
+            succeeded(ctx, "RK-HTTP-002", ex, "POST with a form body must be accepted")
+            return
+    succeeded(ctx, "RK-AUTH-001", ex, "userId and password must authenticate")
 
 
-@check("RK-ROT-004", party=S, requires=("RK-HTTP-002",))
+@check("RK-ROT-004", party=S, requires=FOUNDATION[:3])
 def credentials_keep_working(ctx: ServerContext) -> None:
     """RK-ROT-004: after a regeneration the same credentials regenerate again."""
     ex = ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("json")), Format.JSON)
     succeeded(ctx, "RK-ROT-004", ex, "credentials must keep working after a regeneration")
 
 
-@check("RK-HTTP-003", party=S)
+@check("RK-ROT-006", party=S, requires=FOUNDATION)
+def refused_request_keeps_key(ctx: ServerContext) -> None:
+    """RK-ROT-006: a refused request leaves the current key valid.
+
+    It runs before any other check sends a refusal, and first proves the key
+    works, so that a failure here can only mean the refusal rotated the key.
+    """
+    ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("plain")), Format.PLAIN)
+    probe = RequestSpec("POST", Encoding.FORM, (("format", "plain"),), ctx.key_header())
+    if ctx.send(probe, Format.PLAIN).new_key is None:
+        raise Blocked("the apiKey header did not work (see RK-AUTH-002)")
+    wrong = (("userId", ctx.account.user_id), ("password", ctx.account.password + "x"))
+    refusals = (
+        RequestSpec("POST", Encoding.FORM, (*wrong, ("format", "plain"))),
+        RequestSpec("POST", Encoding.FORM, ctx.credentials("nonsense")),
+        RequestSpec("POST", Encoding.FORM, (("format", "plain"),)),
+    )
+    for refusal in refusals:
+        ctx.send(refusal, Format.PLAIN)
+    spec = RequestSpec("POST", Encoding.FORM, (("format", "plain"),), ctx.key_header())
+    succeeded(ctx, "RK-ROT-006", ctx.send(spec, Format.PLAIN), "the key must survive refusals")
+
+
+@check("RK-HTTP-003", party=S, requires=FOUNDATION)
 def get_query_is_accepted(ctx: ServerContext) -> None:
     """RK-HTTP-003: a GET with the parameters in the query regenerates the key."""
     ex = ctx.send(RequestSpec("GET", Encoding.QUERY, ctx.credentials("json")), Format.JSON)
     succeeded(ctx, "RK-HTTP-003", ex, "GET with a query string must be accepted")
 
 
-@check("RK-HTTP-004", party=S)
+@check("RK-HTTP-004", party=S, requires=FOUNDATION)
 def post_xml_is_accepted(ctx: ServerContext) -> None:
     """RK-HTTP-004: a POST with the page's <Account> XML body regenerates the key."""
     ex = ctx.send(RequestSpec("POST", Encoding.XML, ctx.credentials("xml")), Format.XML)
     succeeded(ctx, "RK-HTTP-004", ex, "POST with an <Account> body must be accepted")
 
 
-@check("RK-HTTP-005", party=S)
+@check("RK-HTTP-005", party=S, requires=FOUNDATION)
 def post_multipart_is_accepted(ctx: ServerContext) -> None:
     """RK-HTTP-005: a POST with multipart/form-data fields regenerates the key."""
     ex = ctx.send(RequestSpec("POST", Encoding.MULTIPART, ctx.credentials("json")), Format.JSON)
     succeeded(ctx, "RK-HTTP-005", ex, "POST with a multipart body must be accepted")
 
 
-@check("RK-HTTP-006", party=S, requires=("RK-HTTP-002",))
+@check("RK-HTTP-006", party=S, requires=FOUNDATION)
 def chunked_body_is_accepted(ctx: ServerContext) -> None:
     """RK-HTTP-006: a chunked POST body (no Content-Length) regenerates the key."""
     spec = RequestSpec("POST", Encoding.FORM, ctx.credentials("json"), chunked=True)
@@ -56,7 +108,7 @@ def chunked_body_is_accepted(ctx: ServerContext) -> None:
     succeeded(ctx, "RK-HTTP-006", ex, "a chunked form body must be accepted")
 
 
-@check("RK-HTTP-007", party=S, requires=("RK-HTTP-003",))
+@check("RK-HTTP-007", party=S, requires=(*FOUNDATION, "RK-HTTP-003"))
 def get_with_content_type_is_accepted(ctx: ServerContext) -> None:
     """RK-HTTP-007: a GET with a Content-Type header and an empty body regenerates the key."""
     spec = RequestSpec(
@@ -67,7 +119,7 @@ def get_with_content_type_is_accepted(ctx: ServerContext) -> None:
     succeeded(ctx, "RK-HTTP-007", ex, "a GET with a Content-Type and no body must be accepted")
 
 
-@check("RK-HTTP-009", party=S)
+@check("RK-HTTP-009", party=S, requires=FOUNDATION)
 def post_query_is_accepted(ctx: ServerContext) -> None:
     """RK-HTTP-009: a POST with the parameters in the query regenerates the key."""
     ex = ctx.send(RequestSpec("POST", Encoding.QUERY, ctx.credentials("json")), Format.JSON)
@@ -97,7 +149,7 @@ def path_is_exact(ctx: ServerContext) -> None:
                    "no new key (404 or an error)", f"HTTP {ex.status}")  # fmt: skip
 
 
-@check("RK-PARAM-001", party=S, requires=("RK-HTTP-002", "RK-HTTP-003"))
+@check("RK-PARAM-001", party=S, requires=(*FOUNDATION, "RK-HTTP-003"))
 def parameter_names_are_exact(ctx: ServerContext) -> None:
     """RK-PARAM-001: userId, password and format, spelt exactly, work in every encoding."""
     # Query and form only: the other encodings have requirements of their own.

@@ -1,0 +1,442 @@
+"""Deliberately broken servers: the reference app with one fault each.
+
+Each entry names the requirement ids the server suite must FAIL (and no
+others). Most are one id; where one request cannot tell two faults apart,
+both ids are named and the reason is given beside the entry.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from conformance import ENDPOINT_PATH, Format
+from reference_impl.server import MemoryStore, build_app
+from reference_impl.server.store import key_digest, new_key
+from tests.servers.breaker import ASGI, Breaker, Req, Resp
+
+PLAIN_USER = "regenkey-sandbox"
+TRICKY_USER = "regenkey-tricky"
+
+
+@dataclass(frozen=True)
+class Accounts:
+    plain_password: str
+    tricky_password: str
+
+
+@dataclass(frozen=True)
+class BrokenServer:
+    name: str
+    fails: frozenset[str]
+    make: Callable[[MemoryStore, Accounts], ASGI]
+
+
+def _success(resp: Resp) -> bool:
+    record = resp.record
+    return record is not None and record.is_success
+
+
+def _error(resp: Resp) -> bool:
+    record = resp.record
+    return record is not None and not record.is_success
+
+
+def response_fault(fault: Callable[[Req, Resp], None]) -> Callable[[MemoryStore, Accounts], ASGI]:
+    return lambda store, accounts: Breaker(build_app(store), on_response=fault)
+
+
+def request_fault(
+    fault: Callable[[Req, Accounts], Resp | None],
+) -> Callable[[MemoryStore, Accounts], ASGI]:
+    return lambda store, accounts: Breaker(
+        build_app(store), on_request=lambda req: fault(req, accounts)
+    )
+
+
+def _mangle_password(req: Req, accounts: Accounts) -> None:
+    req.replace(accounts.plain_password, "WRONG-PASSWORD")
+
+
+def _success_record(edit: Callable[[Resp], None]) -> Callable[[Req, Resp], None]:
+    def fault(req: Req, resp: Resp) -> None:
+        if _success(resp):
+            edit(resp)
+
+    return fault
+
+
+def _error_record(edit: Callable[[Resp], None]) -> Callable[[Req, Resp], None]:
+    def fault(req: Req, resp: Resp) -> None:
+        if _error(resp):
+            edit(resp)
+
+    return fault
+
+
+def _rerender(**changes: str | None) -> Callable[[Resp], None]:
+    def edit(resp: Resp) -> None:
+        record = resp.record
+        assert record is not None
+        resp.render(replace(record, **changes))  # type: ignore[arg-type]
+
+    return edit
+
+
+# --- body faults --------------------------------------------------------------------
+
+
+def _json_extra(resp: Resp) -> None:
+    if resp.fmt is Format.JSON:
+        resp.sub(r"\n}$", ',\n    "expires": "never"\n}')
+
+
+def _json_number(resp: Resp) -> None:
+    if resp.fmt is Format.JSON:
+        resp.sub(r'"statusCode": "(\d+)"', r'"statusCode": \1')
+
+
+def _json_truncated(resp: Resp) -> None:
+    if resp.fmt is Format.JSON:
+        resp.body = resp.body[:-1]
+
+
+def _xml_root(resp: Resp) -> None:
+    if resp.fmt is Format.XML:
+        resp.sub("generateApiKeySuccessResponse", "apiKeyResponse")
+
+
+def _xml_order(resp: Resp) -> None:
+    if resp.fmt is Format.XML:
+        resp.sub(r"(\s*<apiKey>[^<]*</apiKey>)(\s*<reason>[^<]*</reason>)", r"\2\1")
+
+
+def _xml_unclosed(resp: Resp) -> None:
+    if resp.fmt is Format.XML:
+        resp.body = resp.body[: resp.body.rindex(b"</")]
+
+
+def _plain_commas(resp: Resp) -> None:
+    if resp.fmt is Format.PLAIN:
+        resp.body = resp.body.replace(b" | ", b", ")
+
+
+def _upper_key(resp: Resp) -> None:
+    record = resp.record
+    assert record is not None and record.api_key
+    resp.body = resp.body.replace(record.api_key.encode(), record.api_key.upper().encode())
+
+
+def _error_with_key(resp: Resp) -> None:
+    record = resp.record
+    assert record is not None
+    key = uuid.uuid4().hex
+    if resp.fmt is Format.JSON:
+        resp.sub(r'"status": "error",', f'"status": "error",\n    "apiKey": "{key}",')
+    elif resp.fmt is Format.XML:
+        resp.sub(r"<errorResponse>", f"<errorResponse><apiKey>{key}</apiKey>")
+    else:
+        resp.sub(r"^status=error \| ", f"status=error | apiKey={key} | ")
+
+
+def _status_ok(resp: Resp) -> None:
+    resp.sub(r'"status": "success"|<status>success</status>|^status=success', "STATUS")
+    ok = {
+        Format.JSON: '"status": "ok"',
+        Format.XML: "<status>ok</status>",
+        Format.PLAIN: "status=ok",
+    }
+    resp.body = resp.body.replace(b"STATUS", ok[resp.fmt].encode())
+
+
+def _errors_in_plain(req: Req, resp: Resp) -> None:
+    record = resp.record
+    if record is not None and not record.is_success and resp.fmt is not Format.PLAIN:
+        resp.render(record, Format.PLAIN)
+
+
+def _successes_in_plain(req: Req, resp: Resp) -> None:
+    record = resp.record
+    if record is not None and record.is_success and resp.fmt is not Format.PLAIN:
+        resp.render(record, Format.PLAIN)
+
+
+def _default_is_json(req: Req, resp: Resp) -> None:
+    record = resp.record
+    has_format = (
+        bool(req.form().get("format"))
+        or re.search(rb'<format>[^<]|name="format"\r\n\r\n[^\r]', req.body) is not None
+    )
+    if record is not None and not has_format and req.path == ENDPOINT_PATH:
+        resp.render(record, Format.JSON)
+
+
+def _status(code: int) -> Callable[[Req, Resp], None]:
+    def fault(req: Req, resp: Resp) -> None:
+        if _success(resp):
+            resp.status = code
+
+    return fault
+
+
+def _echo_password(accounts: Accounts) -> Callable[[Req, Resp], None]:
+    def fault(req: Req, resp: Resp) -> None:
+        record = resp.record
+        if record is not None and not record.is_success and req.mentions(accounts.plain_password):
+            resp.render(replace(record, reason=f"bad request from {accounts.plain_password}"))
+
+    return fault
+
+
+# --- request faults -----------------------------------------------------------------
+
+
+def _when(predicate: Callable[[Req], bool]) -> Callable[[Req, Accounts], Resp | None]:
+    """Credentials fail for the requests ``predicate`` picks out."""
+
+    def fault(req: Req, accounts: Accounts) -> Resp | None:
+        if req.path == ENDPOINT_PATH and predicate(req):
+            _mangle_password(req, accounts)
+        return None
+
+    return fault
+
+
+def _is_form_post(req: Req) -> bool:
+    return req.method == "POST" and req.content_type == "application/x-www-form-urlencoded"
+
+
+def _lower_path(req: Req, accounts: Accounts) -> Resp | None:
+    if req.path.lower() == ENDPOINT_PATH.lower():
+        req.path = ENDPOINT_PATH
+    return None
+
+
+def _renamed_params(req: Req, accounts: Accounts) -> Resp | None:
+    """The server wants ``userid``: the exact ``userId`` is not recognised."""
+    req.replace("userId=", "xuserId=")
+    req.replace("userid=", "userId=")
+    return None
+
+
+def _plus_kept(req: Req, accounts: Accounts) -> Resp | None:
+    req.query = req.query.replace(b"+", b"%2B")
+    if req.content_type == "application/x-www-form-urlencoded":
+        req.body = req.body.replace(b"+", b"%2B")
+    return None
+
+
+def _no_credentials(req: Req, accounts: Accounts) -> Resp | None:
+    if not req.header("apikey"):
+        _mangle_password(req, accounts)
+    return None
+
+
+def _no_header(req: Req, accounts: Accounts) -> Resp | None:
+    req.drop_header("apikey")
+    return None
+
+
+def _anonymous_is_sandbox(req: Req, accounts: Accounts) -> Resp | None:
+    fields = req.form()
+    if req.path == ENDPOINT_PATH and not req.header("apikey") and not fields.get("userId"):
+        quiet = not req.mentions("userId") and not req.mentions("password")
+        if quiet and req.content_type in ("", "application/x-www-form-urlencoded"):
+            sep = b"&" if req.query else b""
+            req.query += sep + f"userId={PLAIN_USER}&password={accounts.plain_password}".encode()
+    return None
+
+
+def _wrong_password_ok(req: Req, accounts: Accounts) -> Resp | None:
+    req.replace(accounts.plain_password + "x", accounts.plain_password)
+    return None
+
+
+def _empty_header_refused(req: Req, accounts: Accounts) -> Resp | None:
+    if req.header("apikey") == "":
+        _mangle_password(req, accounts)
+    return None
+
+
+def _empty_fields_refused(req: Req, accounts: Accounts) -> Resp | None:
+    if req.header("apikey") and b'name="userId"\r\n\r\n\r\n' in req.body:
+        req.drop_header("apikey")
+    return None
+
+
+def _case_sensitive_format(req: Req, accounts: Accounts) -> Resp | None:
+    value = req.form().get("format", "")
+    if value and value != value.lower():
+        req.replace(f"format={value}", "format=unknown")
+    return None
+
+
+def _unknown_format_is_plain(req: Req, accounts: Accounts) -> Resp | None:
+    value = req.form().get("format", "")
+    if value and value.lower() not in ("plain", "json", "xml"):
+        req.replace(f"format={value}", "format=plain")
+    return None
+
+
+def _server_error_on_odd_types(req: Req, accounts: Accounts) -> Resp | None:
+    known = {"", "application/x-www-form-urlencoded", "multipart/form-data",
+             "application/xml", "text/xml"}  # fmt: skip
+    if req.method == "POST" and req.content_type not in known:
+        return Resp(500, [(b"content-type", b"text/plain")], b"Internal Server Error")
+    return None
+
+
+# --- key faults (they keep their own state) -----------------------------------------
+
+
+def _old_keys_work(store: MemoryStore, accounts: Accounts) -> ASGI:
+    breaker = Breaker(build_app(store))
+
+    def fault(req: Req) -> Resp | None:
+        key = req.header("apikey")
+        if key and key in breaker.keys[:-1]:
+            req.set_header("apiKey", breaker.keys[-1])
+        return None
+
+    breaker.on_request = fault
+    return breaker
+
+
+def _same_key_every_time(store: MemoryStore, accounts: Accounts) -> ASGI:
+    breaker = Breaker(build_app(store))
+    first: list[str] = []
+
+    def on_response(req: Req, resp: Resp) -> None:
+        record = resp.record
+        if record is not None and record.is_success and record.api_key:
+            first[:] = first or [record.api_key]
+            resp.body = resp.body.replace(record.api_key.encode(), first[0].encode())
+
+    def on_request(req: Req) -> Resp | None:
+        if first and req.header("apikey") == first[0] and breaker.keys:
+            req.set_header("apiKey", breaker.keys[-1])
+        return None
+
+    breaker.on_request, breaker.on_response = on_request, on_response
+    return breaker
+
+
+def _issued_key_never_works(req: Req, resp: Resp) -> None:
+    record = resp.record
+    if record is not None and record.is_success and record.api_key:
+        resp.body = resp.body.replace(record.api_key.encode(), uuid.uuid4().hex.encode())
+
+
+def _credentials_die_after_rotation(store: MemoryStore, accounts: Accounts) -> ASGI:
+    breaker = Breaker(build_app(store))
+
+    def fault(req: Req) -> Resp | None:
+        if breaker.keys and not req.header("apikey"):
+            _mangle_password(req, accounts)
+        return None
+
+    breaker.on_request = fault
+    return breaker
+
+
+def _refusals_rotate(store: MemoryStore, accounts: Accounts) -> ASGI:
+    def fault(req: Req, resp: Resp) -> None:
+        if _error(resp):
+            store.rotate(PLAIN_USER)
+
+    return Breaker(build_app(store), on_response=fault)
+
+
+def _malformed_keys_work(store: MemoryStore, accounts: Accounts) -> ASGI:
+    breaker = Breaker(build_app(store))
+
+    def fault(req: Req) -> Resp | None:
+        key = req.header("apikey")
+        if key and not re.fullmatch("[0-9a-f]{32}", key) and breaker.keys:
+            req.set_header("apiKey", breaker.keys[-1])
+        return None
+
+    breaker.on_request = fault
+    return breaker
+
+
+class RacyStore(MemoryStore):
+    """Rotation that reads, waits, then writes without the lock: concurrent
+    regenerations each add a key and more than one stays valid."""
+
+    def rotate(self, account_id: str) -> str:
+        account = self._accounts[account_id]
+        old = account.key_digest
+        time.sleep(0.02)
+        key = new_key()
+        with self._lock:
+            if old is not None:
+                self._by_key.pop(old, None)
+            account.key_digest = key_digest(key)
+            self._by_key[account.key_digest] = account_id
+        return key
+
+
+def _racy(store: MemoryStore, accounts: Accounts) -> ASGI:
+    return build_app(store)
+
+
+PLAIN_ERRORS = "successes still answer in the requested format"
+
+BROKEN: list[BrokenServer] = [
+    # body rules
+    BrokenServer("json-extra-member", frozenset({"RK-JSON-001"}), response_fault(_success_record(_json_extra))),
+    BrokenServer("json-number-code", frozenset({"RK-JSON-002"}), response_fault(_success_record(_json_number))),
+    BrokenServer("json-truncated", frozenset({"RK-JSON-003"}), response_fault(_success_record(_json_truncated))),
+    BrokenServer("xml-wrong-root", frozenset({"RK-XML-001"}), response_fault(_success_record(_xml_root))),
+    BrokenServer("xml-wrong-order", frozenset({"RK-XML-002"}), response_fault(_success_record(_xml_order))),
+    BrokenServer("xml-unclosed", frozenset({"RK-XML-003"}), response_fault(_success_record(_xml_unclosed))),
+    BrokenServer("plain-commas", frozenset({"RK-PLAIN-001"}), response_fault(_success_record(_plain_commas))),
+    BrokenServer("status-ok", frozenset({"RK-SUCC-001"}), response_fault(_success_record(_status_ok))),
+    BrokenServer("code-200", frozenset({"RK-SUCC-002"}), response_fault(_success_record(_rerender(status_code="200")))),
+    BrokenServer("reason-done", frozenset({"RK-SUCC-003"}), response_fault(_success_record(_rerender(reason="done")))),
+    BrokenServer("key-upper-case", frozenset({"RK-KEY-001"}), response_fault(_success_record(_upper_key))),
+    BrokenServer("error-status-failed", frozenset({"RK-ERR-001"}), response_fault(_error_record(_rerender(status="failed")))),
+    BrokenServer("error-code-4011", frozenset({"RK-ERR-002"}), response_fault(_error_record(_rerender(status_code="4011")))),
+    BrokenServer("error-reason-empty", frozenset({"RK-ERR-003"}), response_fault(_error_record(_rerender(reason="")))),
+    BrokenServer("error-with-key", frozenset({"RK-ERR-004"}), response_fault(_error_record(_error_with_key))),
+    BrokenServer("errors-always-plain", frozenset({"RK-ERR-005"}), response_fault(_errors_in_plain)),
+    BrokenServer("success-is-201", frozenset({"RK-HTTP-010"}), response_fault(_status(201))),
+    # transport
+    BrokenServer("path-any-case", frozenset({"RK-HTTP-001"}), request_fault(_lower_path)),
+    BrokenServer("no-form", frozenset({"RK-HTTP-002"}), request_fault(_when(_is_form_post))),
+    BrokenServer("no-get", frozenset({"RK-HTTP-003"}), request_fault(_when(lambda r: r.method == "GET"))),
+    BrokenServer("no-xml", frozenset({"RK-HTTP-004"}), request_fault(_when(lambda r: r.content_type == "application/xml"))),
+    BrokenServer("no-multipart", frozenset({"RK-HTTP-005"}), request_fault(_when(lambda r: r.content_type == "multipart/form-data"))),
+    BrokenServer("no-chunked", frozenset({"RK-HTTP-006"}), request_fault(_when(lambda r: r.header("transfer-encoding") == "chunked"))),
+    BrokenServer("no-get-with-type", frozenset({"RK-HTTP-007"}), request_fault(_when(lambda r: r.method == "GET" and bool(r.content_type)))),
+    BrokenServer("userid-lower-case", frozenset({"RK-PARAM-001"}), request_fault(_renamed_params)),
+    BrokenServer("plus-not-decoded", frozenset({"RK-PARAM-002"}), request_fault(_plus_kept)),
+    # authentication
+    BrokenServer("no-credentials", frozenset({"RK-AUTH-001"}), request_fault(_no_credentials)),
+    # One request cannot tell "header auth is broken" from "the issued key is wrong".
+    BrokenServer("no-header-auth", frozenset({"RK-AUTH-002", "RK-ROT-003"}), request_fault(_no_header)),
+    BrokenServer("anonymous-allowed", frozenset({"RK-AUTH-004"}), request_fault(_anonymous_is_sandbox)),
+    BrokenServer("wrong-password-ok", frozenset({"RK-AUTH-005"}), request_fault(_wrong_password_ok)),
+    BrokenServer("malformed-keys-ok", frozenset({"RK-AUTH-006"}), _malformed_keys_work),
+    BrokenServer("empty-header-refused", frozenset({"RK-AUTH-007"}), request_fault(_empty_header_refused)),
+    BrokenServer("empty-fields-refused", frozenset({"RK-AUTH-008"}), request_fault(_empty_fields_refused)),
+    # format
+    BrokenServer("successes-always-plain", frozenset({"RK-FMT-001"}), response_fault(_successes_in_plain)),
+    BrokenServer("default-json", frozenset({"RK-FMT-002"}), response_fault(_default_is_json)),
+    BrokenServer("format-case-sensitive", frozenset({"RK-FMT-003"}), request_fault(_case_sensitive_format)),
+    BrokenServer("unknown-format-plain", frozenset({"RK-FMT-004"}), request_fault(_unknown_format_is_plain)),
+    # rotation
+    BrokenServer("same-key", frozenset({"RK-ROT-001"}), _same_key_every_time),
+    BrokenServer("old-keys-work", frozenset({"RK-ROT-002"}), _old_keys_work),
+    BrokenServer("issued-key-fake", frozenset({"RK-AUTH-002", "RK-ROT-003"}), response_fault(_issued_key_never_works)),
+    BrokenServer("credentials-die", frozenset({"RK-ROT-004"}), _credentials_die_after_rotation),
+    BrokenServer("racy-rotation", frozenset({"RK-ROT-005"}), _racy),
+    BrokenServer("refusals-rotate", frozenset({"RK-ROT-006"}), _refusals_rotate),
+    # safety
+    BrokenServer("500-on-odd-types", frozenset({"RK-SAFE-001"}), request_fault(_server_error_on_odd_types)),
+    BrokenServer("echoes-password", frozenset({"RK-SAFE-002"}), lambda store, accounts: Breaker(build_app(store), on_response=_echo_password(accounts))),
+]  # fmt: skip

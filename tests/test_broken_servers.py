@@ -1,0 +1,87 @@
+"""The server suite catches each broken server by exactly its requirement ids,
+passes correct variants, and judges the reference server conformant."""
+
+from __future__ import annotations
+
+import secrets
+from contextlib import ExitStack
+
+import pytest
+
+from conformance import Redactor
+from conformance.loopback import serving
+from conformance.results import RunResult, Status
+from conformance.runner import ServerSuiteConfig, run_server_suite
+from reference_impl.server import MemoryStore, build_app
+from tests.servers.breaker import ASGI
+from tests.servers.broken import BROKEN, PLAIN_USER, TRICKY_USER, Accounts, BrokenServer, RacyStore
+from tests.servers.proxy import case_sensitive_proxy
+
+SEED = 20261125
+
+
+def judge(
+    make: object, store: MemoryStore | None = None, examples: int = 6, proxy: bool = False
+) -> RunResult:
+    store = store or MemoryStore()
+    accounts = Accounts(f"Sandbox-{secrets.token_hex(6)}", f"Tr1cky {secrets.token_hex(3)}+&=%41ü")
+    store.add_account(PLAIN_USER, accounts.plain_password)
+    store.add_account(TRICKY_USER, accounts.tricky_password)
+    app: ASGI = make(store, accounts)  # type: ignore[operator]
+    with ExitStack() as stack:
+        base_url = stack.enter_context(serving(app))
+        if proxy:
+            base_url = stack.enter_context(case_sensitive_proxy(base_url))
+        config = ServerSuiteConfig(
+            base_url, PLAIN_USER, accounts.plain_password, seed=SEED, max_examples=examples,
+            strict=True, tricky_user_id=TRICKY_USER, tricky_password=accounts.tricky_password,
+        )  # fmt: skip
+        return run_server_suite(config, Redactor())
+
+
+def failed(result: RunResult) -> set[str]:
+    return {
+        r.id for r in result.requirements.values() if r.status in (Status.FAIL, Status.NON_STRICT)
+    }
+
+
+def test_reference_server_passes_strict() -> None:
+    result = judge(lambda store, accounts: build_app(store))
+    assert failed(result) == set()
+    assert result.verdict == "pass" and result.exit_code() == 0
+    assert all(r.status is Status.PASS for r in result.requirements.values()), [
+        (r.id, r.status, r.skip_reasons)
+        for r in result.requirements.values()
+        if r.status is not Status.PASS
+    ]
+
+
+@pytest.mark.parametrize("server", BROKEN, ids=lambda s: s.name)
+def test_broken_server_is_caught_by_exactly_its_ids(server: BrokenServer) -> None:
+    store = RacyStore() if server.name == "racy-rotation" else None
+    result = judge(server.make, store)
+    assert failed(result) == set(server.fails), {
+        rid: [f.message + " | " + f.actual for f in result.requirements[rid].failures][:2]
+        for rid in failed(result) ^ set(server.fails)
+        if rid in result.requirements
+    }
+    assert result.exit_code() == 1
+
+
+def test_case_sensitive_header_name_is_caught_by_exactly_its_id() -> None:
+    result = judge(lambda store, accounts: build_app(store), proxy=True)
+    assert failed(result) == {"RK-AUTH-003"}
+
+
+def test_reference_server_behind_a_faithful_proxy_still_passes() -> None:
+    # The proxy itself is no fault: with the header spelt apiKey all pass but RK-AUTH-003.
+    result = judge(lambda store, accounts: build_app(store), proxy=True)
+    assert result.requirements["RK-AUTH-002"].status is Status.PASS
+
+
+def test_every_server_must_has_a_broken_server() -> None:
+    from conformance import Level, catalogue
+
+    caught = {rid for server in BROKEN for rid in server.fails} | {"RK-AUTH-003"}
+    musts = {r.id for r in catalogue() if r.level is Level.MUST and r.applies_to_server()}
+    assert musts <= caught, sorted(musts - caught)

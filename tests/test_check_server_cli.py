@@ -1,0 +1,147 @@
+"""`regenkey check-server` as a user runs it: a real process against real servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+from xml.sax.saxutils import escape
+
+import jsonschema
+import pytest
+
+from conformance.loopback import serving
+from conformance.reports import report_schema
+from reference_impl.client import regenerate_api_key
+from reference_impl.server import MemoryStore, build_app
+from tests.servers.broken import BROKEN, PLAIN_USER, Accounts
+
+CANARY_PASSWORD = "Canary-9f2c77e1aa"
+CANARY_KEY = "c0ffee00c0ffee00c0ffee00c0ffee00"
+
+
+def regenkey(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "regenkey.cli", *args],
+        capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def test_embedded_reference_server_passes_strict_and_reports_validate(tmp_path: Path) -> None:
+    run = regenkey("check-server", "--strict", "--seed", "7", "--report-dir", str(tmp_path))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr
+    assert "Verdict: PASS (strict)" in run.stdout
+    document = json.loads((tmp_path / "report.json").read_text())
+    jsonschema.Draft202012Validator(report_schema()).validate(document)
+    assert document["verdict"] == "pass" and document["seed"] == 7
+    assert {r["status"] for r in document["requirements"]} == {"pass"}
+    assert (tmp_path / "junit.xml").is_file() and (tmp_path / "report.html").is_file()
+    assert "Traceback" not in run.stderr
+
+
+def test_list_sends_nothing_and_req_selects(tmp_path: Path) -> None:
+    listed = regenkey("check-server", "--list", "--req", "RK-ROT-002")
+    assert listed.returncode == 0
+    assert "key_lifecycle_holds" in listed.stdout and "post_xml" not in listed.stdout
+    run = regenkey("check-server", "--req", "RK-FMT-003", "--report-dir", str(tmp_path))
+    assert run.returncode == 0, run.stdout[-2000:]
+    ids = {r["id"] for r in json.loads((tmp_path / "report.json").read_text())["requirements"]}
+    assert ids == {"RK-FMT-003"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--req", "RK-" + "NOPE-001"], "unknown requirement id"),  # split: no test cites it
+        (["--base-url", "http://api.example.invalid", "--user-id", "u", "--password", "p"],
+         "pass --live"),
+        (["--base-url", "ftp://127.0.0.1/", "--user-id", "u", "--password", "p"], "http(s) URL"),
+        (["--base-url", "http://127.0.0.1:9"], "--user-id and --password"),
+    ],
+)  # fmt: skip
+def test_usage_errors_exit_2_before_sending_anything(args: list[str], message: str) -> None:
+    run = regenkey("check-server", *args)
+    assert run.returncode == 2
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_target_is_an_error_not_a_failure(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_free_port()}"
+    run = regenkey("check-server", "--base-url", url, "--user-id", "u", "--report-dir",
+                   str(tmp_path), env={"REGENKEY_PASSWORD": "secret-pass"})  # fmt: skip
+    assert run.returncode == 2, run.stdout[-2000:]
+    statuses = {
+        r["status"] for r in json.loads((tmp_path / "report.json").read_text())["requirements"]
+    }
+    assert "fail" not in statuses and "error" in statuses
+
+
+def test_live_key_file_holds_the_newest_working_key(tmp_path: Path) -> None:
+    store = MemoryStore()
+    store.add_account(PLAIN_USER, "Live-account-pass1")
+    key_file = tmp_path / "keys" / "current.key"
+    with serving(build_app(store)) as url:
+        run = regenkey("check-server", "--base-url", url, "--user-id", PLAIN_USER, "--live",
+                       "--key-file", str(key_file), "--max-examples", "3",
+                       "--report-dir", str(tmp_path / "r"),
+                       env={"REGENKEY_PASSWORD": "Live-account-pass1"})  # fmt: skip
+        assert run.returncode == 0, run.stdout[-2000:]
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        key = key_file.read_text().strip()
+        assert regenerate_api_key(url, api_key=key).api_key != key  # it worked, and rotated
+    assert not [p for p in key_file.parent.iterdir() if p.name != "current.key"]
+
+
+def _run_against(
+    server_name: str, tmp_path: Path, seed: str
+) -> tuple[subprocess.CompletedProcess[str], dict]:  # type: ignore[type-arg]
+    (server,) = [s for s in BROKEN if s.name == server_name]
+    store = MemoryStore()
+    store.add_account(PLAIN_USER, CANARY_PASSWORD)
+    store.add_account("canary-key-owner", "unused-password-1")
+    with serving(server.make(store, Accounts(CANARY_PASSWORD, "unused"))) as url:  # type: ignore[operator]
+        run = regenkey("check-server", "--base-url", url, "--user-id", PLAIN_USER,
+                       "--seed", seed, "--max-examples", "5", "--report-dir", str(tmp_path),
+                       env={"REGENKEY_PASSWORD": CANARY_PASSWORD,
+                            "REGENKEY_API_KEY": CANARY_KEY})  # fmt: skip
+    return run, json.loads((tmp_path / "report.json").read_text())
+
+
+def test_planted_canaries_never_appear_in_any_output(tmp_path: Path) -> None:
+    # This server echoes the password in its errors, so failures carry it.
+    run, document = _run_against("echoes-password", tmp_path, "11")
+    assert run.returncode == 1
+    assert any(r["id"] == "RK-SAFE-002" and r["status"] == "fail" for r in document["requirements"])
+    texts = {"stdout": run.stdout, "stderr": run.stderr}
+    texts |= {p.name: p.read_text(errors="replace") for p in tmp_path.iterdir()}
+    spellings = {CANARY_PASSWORD, quote(CANARY_PASSWORD), quote_plus(CANARY_PASSWORD),
+                 escape(CANARY_PASSWORD), CANARY_KEY}  # fmt: skip
+    for name, text in texts.items():
+        for secret in spellings:
+            assert secret not in text, f"{secret!r} leaked into {name}"
+    assert "$REGENKEY_PASSWORD" in (tmp_path / "report.json").read_text()
+
+
+def test_same_seed_same_cases_and_the_failure_reproduces(tmp_path: Path) -> None:
+    first, one = _run_against("500-on-odd-types", tmp_path / "a", "4242")
+    second, two = _run_against("500-on-odd-types", tmp_path / "b", "4242")
+    assert first.returncode == second.returncode == 1
+    assert one["cases"] == two["cases"]
+
+    def failures(doc: dict) -> list[tuple[str, str, str]]:  # type: ignore[type-arg]
+        return [(f["requirement_id"], f["check"], f["request"]["start_line"])
+                for r in doc["requirements"] for f in r["failures"]]  # fmt: skip
+
+    assert failures(one) == failures(two) != []
