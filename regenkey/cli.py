@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from regenkey import (
     call_cmd,
+    check_client_cmd,
     check_server_cmd,
     run_cmd,
     serve_cmd,
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_server_cmd.add_parser(subparsers)
     serve_cmd.add_parser(subparsers)
     validate_cmd.add_parser(subparsers)
+    check_client_cmd.add_parser(subparsers)
     return parser
 
 

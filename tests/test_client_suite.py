@@ -1,0 +1,343 @@
+"""The client suite (issue 5): the reference client and the page's own samples
+pass, each deliberately broken client is caught with exactly its requirement,
+SHOULD findings are NON-STRICT, and no secret reaches any output."""
+
+from __future__ import annotations
+
+import json
+import random
+import shlex
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance import Format, page_text, renderings, validate_body
+from conformance.catalogue import Party, catalogue
+from conformance.client_suite.runner import ConformanceServer
+from conformance.client_suite.scenarios import Auth, plan
+from conformance.client_suite.server import BodyKind, RecordingApp
+from conformance.loopback import serving
+from regenkey.cli import main
+
+pytest_plugins = ["pytester"]
+
+CLIENTS = Path(__file__).resolve().parent / "clients"
+PY = shlex.quote(sys.executable)
+SEED = "7"
+
+
+def pyclient(*args: str) -> str:
+    return " ".join([PY, shlex.quote(str(CLIENTS / "pyclient.py")), *args])
+
+
+def check_client(tmp_path: Path, command: str, *flags: str) -> tuple[int, dict[str, Any]]:
+    reports = tmp_path / "reports"
+    argv = ["check-client", "--command", command, "--report-dir", str(reports), "--seed", SEED]
+    code = main([*argv, *flags])
+    return code, json.loads((reports / "report.json").read_text(encoding="utf-8"))
+
+
+def with_status(report: dict[str, Any], status: str) -> set[str]:
+    return {r["id"] for r in report["requirements"] if r["status"] == status}
+
+
+# --- scenarios and the recording server --------------------------------------------
+
+
+def test_scenarios_serve_every_allowed_variant_valid_and_secrets_that_need_encoding() -> None:
+    scenarios = plan(random.Random(1))
+    assert 15 <= len(scenarios) <= 24  # keeps a run of the reference client near 20 s
+    for s in scenarios:
+        assert validate_body(s.body, s.fmt).ok, s.name
+        assert all(c in s.password for c in " +&=%ü"), s.name
+    for fmt in Format:
+        served = {s.variant for s in scenarios if s.fmt is fmt}
+        assert served == {label for label, _ in renderings(scenarios[0].record, fmt)}
+    assert any("charset" in s.content_type for s in scenarios)
+    assert any(s.content_type.startswith("text/xml") for s in scenarios)
+    assert any(not s.record.is_success and s.http_status == 401 for s in scenarios)
+    assert {s.auth for s in plan(random.Random(1), (Auth.KEY,))} == {Auth.KEY}
+
+
+def test_recording_server_accepts_what_real_clients_send() -> None:
+    app = RecordingApp()
+    scenario = plan(random.Random(2))[0]
+    app.plan(scenario.answer)
+    url_path = "/SMSApi/rest/regenerateAPIKey"
+    with serving(app) as base_url, httpx.Client(base_url=base_url) as client:
+        chunked = client.post(
+            url_path, content=iter([b"userId=a%40b&pass", b"word=x+y%26&format=json"]),
+            headers={"content-type": "application/x-www-form-urlencoded", "x-extra": "1"},
+        )  # fmt: skip
+        get = client.request(
+            "GET", url_path + "?userId=u&format=xml",
+            headers={"Content-Type": "application/x-www-form-urlencoded"}, content=b"",
+        )  # fmt: skip
+        multipart = client.post(url_path, files={"userId": (None, "u"), "format": (None, "xml")})
+        account = client.post(
+            url_path, headers={"content-type": "application/xml"},
+            content="<Account><userId>u</userId><password>a&amp;b ü</password></Account>".encode(),
+        )  # fmt: skip
+    assert {r.status_code for r in (chunked, get, multipart, account)} == {200}
+    assert chunked.text == scenario.body
+    first, second, third, fourth = app.take()
+    assert first.header_values("x-extra") == ["1"] and not first.header_values("content-length")
+    assert [(p.name, p.value) for p in first.params()[0]] == [
+        ("userId", "a@b"), ("password", "x y&"), ("format", "json")]  # fmt: skip
+    assert second.method == "GET" and second.body == b"" and second.body_kind is None
+    assert [p.value for p in second.params()[0]] == ["u", "xml"]
+    assert third.body_kind is BodyKind.MULTIPART
+    assert [(p.name, p.value) for p in third.params()[0]] == [("userId", "u"), ("format", "xml")]
+    assert [p.value for p in fourth.params()[0]] == ["u", "a&b ü"]
+
+
+# --- acceptance: real clients ---------------------------------------------------------
+
+
+def test_reference_client_passes_strict(tmp_path: Path) -> None:
+    command = f"{PY} -m regenkey.cli call --adapter"
+    code, report = check_client(tmp_path, command, "--strict")
+    assert code == 0, report
+    assert with_status(report, "pass") == {
+        r.id for r in catalogue() if r.applies_to_client() and r.level.value != "MAY"
+    }
+
+
+def _node_samples() -> tuple[str, str]:
+    """The page's Node.js POST and GET samples, adapted in host, port and values only."""
+    text = page_text()
+    start = text.index('var qs = require("querystring");')
+    block = text[start : text.index("OkHttpClient client")]
+    cut = block.index('var qs = require("querystring");', 1)
+    host = {
+        '"hostname": "www.smsgateway.center"':
+            '"hostname": new URL(process.env.REGENKEY_BASE_URL).hostname',
+        '"port": null': '"port": new URL(process.env.REGENKEY_BASE_URL).port',
+    }  # fmt: skip
+    post_values = {
+        "'YourUsername'": "process.env.REGENKEY_USER_ID",
+        "'YourPassword'": "process.env.REGENKEY_PASSWORD",
+        "format: 'plain'": "format: process.env.REGENKEY_FORMAT",
+    }
+    get_values = {
+        "YourUsername": '" + encodeURIComponent(process.env.REGENKEY_USER_ID) + "',
+        "YourPassword": '" + encodeURIComponent(process.env.REGENKEY_PASSWORD) + "',
+        'format=plain"': 'format=" + process.env.REGENKEY_FORMAT',
+    }
+    return _adapt(block[:cut], host | post_values), _adapt(block[cut:], host | get_values)
+
+
+def _adapt(sample: str, replacements: dict[str, str]) -> str:
+    for old, new in replacements.items():
+        assert sample.count(old) == 1, old
+        sample = sample.replace(old, new)
+    return sample
+
+
+@pytest.mark.parametrize("which", ["POST", "GET"])
+def test_page_node_samples_pass_in_raw_mode(tmp_path: Path, which: str) -> None:
+    if shutil.which("node") is None:
+        pytest.skip("node not installed")
+    script = tmp_path / f"sample_{which.lower()}.js"
+    script.write_text(_node_samples()[which == "GET"], encoding="utf-8")
+    command = f"node {shlex.quote(str(script))}"
+    code, report = check_client(tmp_path, command, "--raw", "--auth", "credentials")
+    assert code == 0, report
+    assert with_status(report, "fail") == set()
+    # The GET sample puts the password in the URL: a SHOULD, so NON-STRICT.
+    assert with_status(report, "non-strict") == ({"RK-AUTH-012"} if which == "GET" else set())
+
+
+def test_curl_client_passes_strict_in_raw_mode(tmp_path: Path) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl not installed")
+    command = f"sh {shlex.quote(str(CLIENTS / 'curl_client.sh'))}"
+    code, report = check_client(tmp_path, command, "--raw", "--strict")
+    assert code == 0, report
+    assert "RK-AUTH-010" in with_status(report, "pass")
+
+
+def test_page_php_sample_passes_in_raw_mode(tmp_path: Path) -> None:
+    if shutil.which("php") is None:
+        pytest.skip("php not installed: .ci/run installs Debian's php-cli and php-curl")
+    text = page_text()
+    sample = text[text.index("<?php") : text.index("<?php", text.index("<?php") + 1)]
+    sample = _adapt(sample, {
+        '"https://www.smsgateway.center/SMSApi/rest/regenerateAPIKey"':
+            'getenv("REGENKEY_BASE_URL") . "/SMSApi/rest/regenerateAPIKey"',
+        '"userId=YourUsername&password=YourPassword&format=plain"':
+            '"userId=" . urlencode(getenv("REGENKEY_USER_ID")) . "&password=" . '
+            'urlencode(getenv("REGENKEY_PASSWORD")) . "&format=" . getenv("REGENKEY_FORMAT")',
+    })  # fmt: skip
+    script = tmp_path / "sample.php"
+    script.write_text(sample, encoding="utf-8")
+    command = f"php {shlex.quote(str(script))}"
+    code, report = check_client(tmp_path, command, "--raw", "--auth", "credentials", "--strict")
+    assert code == 0, report
+
+
+# --- broken clients: each caught with exactly its requirement ------------------------
+
+BROKEN = [
+    ("wrong-path", "RK-HTTP-001"),
+    ("put", "RK-HTTP-011"),
+    ("wrong-content-type", "RK-HTTP-011"),
+    ("param-case", "RK-PARAM-001"),
+    ("no-encoding", "RK-PARAM-003"),
+    ("double-encoding", "RK-PARAM-003"),
+    ("key-in-query", "RK-AUTH-010"),
+    ("wrong-format", "RK-FMT-006"),
+    ("statuscode-int", "RK-CLI-001"),
+    ("success-on-error", "RK-CLI-002"),
+    ("invents-key", "RK-CLI-002"),
+    ("regex-json", "RK-CLI-003"),
+    ("xml-needs-declaration", "RK-CLI-003"),
+    ("charset-choke", "RK-CLI-003"),
+]
+
+
+@pytest.mark.parametrize(("bug", "rid"), BROKEN, ids=[b for b, _ in BROKEN])
+def test_broken_client_is_caught_with_exactly_its_requirement(
+    tmp_path: Path, bug: str, rid: str
+) -> None:
+    code, report = check_client(tmp_path, pyclient("--bug", bug))
+    assert code == 1
+    assert with_status(report, "fail") == {rid}
+    assert with_status(report, "non-strict") == set()
+
+
+def test_every_client_must_has_a_broken_client() -> None:
+    musts = {r.id for r in catalogue() if r.applies_to_client() and r.level.value == "MUST"}
+    assert musts == {rid for _, rid in BROKEN}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(), ("--encoding", "xml", "--chunked", "--lower-case"), ("--raw",)],
+    ids=["form", "chunked-account-xml-lowercase-header", "raw"],
+)
+def test_correct_variants_pass_strict(tmp_path: Path, args: tuple[str, ...]) -> None:
+    flags = ("--raw",) if "--raw" in args else ()
+    code, report = check_client(tmp_path, pyclient(*args), "--strict", *flags)
+    assert code == 0, report
+    assert with_status(report, "fail") | with_status(report, "non-strict") == set()
+
+
+SHOULDS = [
+    (("--encoding", "query"), "RK-AUTH-012"),
+    (("--encoding", "multipart"), "RK-AUTH-014"),
+    (("--bug", "empty-header"), "RK-AUTH-013"),
+    (("--bug", "both-forms"), "RK-AUTH-011"),
+]
+
+
+@pytest.mark.parametrize(("args", "rid"), SHOULDS, ids=[r for _, r in SHOULDS])
+def test_should_findings_are_non_strict(tmp_path: Path, args: tuple[str, ...], rid: str) -> None:
+    strict = rid == "RK-AUTH-014"  # --strict turns a NON-STRICT into a failing run
+    code, report = check_client(tmp_path, pyclient(*args), *(["--strict"] if strict else []))
+    assert (code, report["verdict"]) == ((1, "fail") if strict else (0, "pass"))
+    assert with_status(report, "non-strict") == {rid}
+    assert with_status(report, "fail") == set()
+
+
+# --- secrets, errors, selection --------------------------------------------------------
+
+
+def test_no_planted_secret_reaches_reports_or_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    canary = tmp_path / "canary.txt"
+    monkeypatch.setenv("CANARY_FILE", str(canary))
+    code, _ = check_client(tmp_path, pyclient("--leaky", "--bug", "no-encoding"))
+    out = capsys.readouterr()
+    assert code == 1
+    planted = {line for line in canary.read_text(encoding="utf-8").splitlines() if line}
+    assert len(planted) >= 20  # a password or key from every scenario
+    written = [p.read_text(encoding="utf-8") for p in (tmp_path / "reports").iterdir()]
+    for text in [*written, out.out, out.err]:
+        for secret in planted:
+            assert secret not in text
+    assert "[REDACTED]" in written[0] + written[1] + written[2]
+
+
+def test_a_command_that_cannot_start_is_an_error(tmp_path: Path) -> None:
+    code, report = check_client(tmp_path, "/nonexistent/regenkey-client --flag")
+    assert code == 2
+    assert with_status(report, "error") == {r["id"] for r in report["requirements"]}
+
+
+def test_a_command_that_hangs_is_an_error_and_is_killed(tmp_path: Path) -> None:
+    hang = '[ "$REGENKEY_FORMAT" = xml ] && [ -n "$REGENKEY_API_KEY" ] && exec sleep 30'
+    started = time.monotonic()
+    code, report = check_client(tmp_path, f"{hang}; {pyclient()}", "--timeout", "1")
+    assert time.monotonic() - started < 15
+    assert code == 2
+    assert with_status(report, "fail") == set() and with_status(report, "error")
+
+
+def test_list_and_req_select_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-client", "--list"]) == 0
+    listed = capsys.readouterr().out
+    for req in catalogue():
+        if req.applies_to == Party.CLIENT:
+            assert all(name in listed for name in req.checks), req.id
+    assert main(["check-client", "--list", "--req", "RK-CLI-003"]) == 0
+    assert capsys.readouterr().out.split()[0] == "client_accepts_allowed_variants"
+    code, report = check_client(tmp_path, pyclient("--bug", "regex-json"), "--req", "RK-CLI-003")
+    assert code == 1 and {r["id"] for r in report["requirements"]} == {"RK-CLI-003"}
+    assert main(["check-client"]) == 2  # no --command
+    assert main(["check-client", "--command", "true", "--req", "RK-NOPE-1"]) == 2
+
+
+# --- the pytest plugin ---------------------------------------------------------------
+
+SDK_TESTS = """
+import httpx
+from urllib.parse import quote
+
+PATH = "/SMSApi/rest/regenerateAPIKey"
+
+def test_good_sdk(regenkey_server):
+    s = regenkey_server
+    r = httpx.post(s.base_url + PATH,
+                   data={"userId": s.user_id, "password": s.password, "format": "json"})
+    assert r.json()["apiKey"] in s.issued_keys
+
+def test_key_in_query(regenkey_server):
+    s = regenkey_server
+    httpx.get(s.base_url + PATH, params={"apiKey": s.api_key, "format": "xml"})
+
+def test_password_in_url(regenkey_server):
+    s = regenkey_server
+    httpx.get(s.base_url + PATH + "?userId=" + quote(s.user_id)
+              + "&password=" + quote(s.password, safe="") + "&format=plain")
+"""
+
+
+def test_pytest_plugin_fails_an_sdk_test_with_the_kits_verdicts(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_sdk=SDK_TESTS)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, errors=1, warnings=1)
+    text = result.stdout.str()
+    assert "ERROR at teardown of test_key_in_query" in text
+    assert "RK-AUTH-010 [MUST]" in text and "client_key_is_in_header" in text
+    assert "RK-AUTH-012" in text  # the SHOULD, as a warning
+    strict = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--regenkey-strict")
+    strict.assert_outcomes(passed=3, errors=2)
+
+
+def test_plugin_server_redacts_its_secrets() -> None:
+    app = RecordingApp()
+    with serving(app) as url:
+        server = ConformanceServer(url, "u@example.com", "p w+&=%41ü", "a" * 32, app)
+        app.plan(server.answer)
+        httpx.post(f"{url}/SMSApi/rest/regenerateAPIKey?apiKey={'a' * 32}&format=json")
+        failing, _ = server.verdicts()
+    assert failing and all("a" * 32 not in text for text in failing)
