@@ -23,6 +23,7 @@ from conformance.client_suite.scenarios import Auth, plan
 from conformance.client_suite.server import BodyKind, RecordingApp
 from conformance.loopback import serving
 from regenkey.cli import main
+from tests.samples import adapt, node_samples
 
 pytest_plugins = ["pytester"]
 
@@ -108,43 +109,12 @@ def test_reference_client_passes_strict(tmp_path: Path) -> None:
     }
 
 
-def _node_samples() -> tuple[str, str]:
-    """The page's Node.js POST and GET samples, adapted in host, port and values only."""
-    text = page_text()
-    start = text.index('var qs = require("querystring");')
-    block = text[start : text.index("OkHttpClient client")]
-    cut = block.index('var qs = require("querystring");', 1)
-    host = {
-        '"hostname": "www.smsgateway.center"':
-            '"hostname": new URL(process.env.REGENKEY_BASE_URL).hostname',
-        '"port": null': '"port": new URL(process.env.REGENKEY_BASE_URL).port',
-    }  # fmt: skip
-    post_values = {
-        "'YourUsername'": "process.env.REGENKEY_USER_ID",
-        "'YourPassword'": "process.env.REGENKEY_PASSWORD",
-        "format: 'plain'": "format: process.env.REGENKEY_FORMAT",
-    }
-    get_values = {
-        "YourUsername": '" + encodeURIComponent(process.env.REGENKEY_USER_ID) + "',
-        "YourPassword": '" + encodeURIComponent(process.env.REGENKEY_PASSWORD) + "',
-        'format=plain"': 'format=" + process.env.REGENKEY_FORMAT',
-    }
-    return _adapt(block[:cut], host | post_values), _adapt(block[cut:], host | get_values)
-
-
-def _adapt(sample: str, replacements: dict[str, str]) -> str:
-    for old, new in replacements.items():
-        assert sample.count(old) == 1, old
-        sample = sample.replace(old, new)
-    return sample
-
-
 @pytest.mark.parametrize("which", ["POST", "GET"])
 def test_page_node_samples_pass_in_raw_mode(tmp_path: Path, which: str) -> None:
     if shutil.which("node") is None:
         pytest.skip("node not installed")
     script = tmp_path / f"sample_{which.lower()}.js"
-    script.write_text(_node_samples()[which == "GET"], encoding="utf-8")
+    script.write_text(node_samples()[which == "GET"], encoding="utf-8")
     command = f"node {shlex.quote(str(script))}"
     code, report = check_client(tmp_path, command, "--raw", "--auth", "credentials")
     assert code == 0, report
@@ -167,7 +137,7 @@ def test_page_php_sample_passes_in_raw_mode(tmp_path: Path) -> None:
         pytest.skip("php not installed: .ci/run installs Debian's php-cli and php-curl")
     text = page_text()
     sample = text[text.index("<?php") : text.index("<?php", text.index("<?php") + 1)]
-    sample = _adapt(sample, {
+    sample = adapt(sample, {
         '"https://www.smsgateway.center/SMSApi/rest/regenerateAPIKey"':
             'getenv("REGENKEY_BASE_URL") . "/SMSApi/rest/regenerateAPIKey"',
         '"userId=YourUsername&password=YourPassword&format=plain"':
