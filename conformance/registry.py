@@ -34,19 +34,25 @@ class CheckSpec:
     summary: str
     func: Callable[..., Any]
     requires: tuple[str, ...] = ()
+    destructive: bool = True  # may regenerate the key when the target is correct
 
 
 _REGISTRY: dict[str, CheckSpec] = {}
 
 
 def check(
-    *requirement_ids: str, party: Party = Party.SERVER, requires: tuple[str, ...] = ()
+    *requirement_ids: str,
+    party: Party = Party.SERVER,
+    requires: tuple[str, ...] = (),
+    destructive: bool = True,
 ) -> Callable[[F], F]:
     """Register a check that judges ``requirement_ids`` for ``party``.
 
     ``requires`` names foundational requirements the check leans on: when one
     of them has already failed, the check is blocked (SKIP, naming the cause)
     instead of failing under its own ids for a fault that is not theirs.
+    ``destructive=False`` marks a check that rotates no key on a correct
+    target; live runs send those first.
     """
     if not requirement_ids:
         raise RegistryError("a check must name at least one requirement id")
@@ -70,7 +76,7 @@ def check(
             if party is Party.CLIENT and not req.applies_to_client():
                 raise RegistryError(f"{name}: {rid} does not apply to clients")
         _REGISTRY[name] = CheckSpec(
-            name, tuple(requirement_ids), party, summary, func, tuple(requires)
+            name, tuple(requirement_ids), party, summary, func, tuple(requires), destructive
         )
         return func
 

@@ -12,7 +12,7 @@ from conformance.catalogue import Party
 from conformance.redaction import Redactor
 from conformance.registry import CheckSpec, registered_checks
 from conformance.results import RunResult, Status
-from conformance.server_context import Account, Blocked, ServerContext, TargetError
+from conformance.server_context import Account, Blocked, Exchange, ServerContext, TargetError
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,22 @@ class ServerSuiteConfig:
     # so that a server that decodes badly fails that id alone.
     tricky_user_id: str | None = None
     tricky_password: str | None = None
+    # Live runs: checks that rotate nothing go first, and no more than this
+    # many regenerations are provoked.
+    max_rotations: int | None = None
+    recorder: Callable[[Exchange], None] | None = None
 
 
-def selected_checks(requirements: Iterable[str] | None) -> list[CheckSpec]:
-    """The server checks that judge any of ``requirements`` (all when None)."""
+def selected_checks(requirements: Iterable[str] | None, live: bool = False) -> list[CheckSpec]:
+    """The server checks that judge any of ``requirements`` (all when None), in
+    run order; for a live run the ones that rotate no key come first."""
     checks = registered_checks(Party.SERVER)
-    if requirements is None:
-        return checks
-    wanted = set(requirements)
-    return [c for c in checks if wanted & set(c.requirement_ids)]
+    if requirements is not None:
+        wanted = set(requirements)
+        checks = [c for c in checks if wanted & set(c.requirement_ids)]
+    if live:
+        checks = sorted(checks, key=lambda c: c.destructive)  # stable: registry order kept
+    return checks
 
 
 def run_server_suite(
@@ -59,8 +66,9 @@ def run_server_suite(
     ctx = ServerContext(
         config.base_url, account, result, redactor, config.seed,
         max_examples=config.max_examples, timeout=config.timeout, tricky=tricky,
+        max_rotations=config.max_rotations, recorder=config.recorder,
     )  # fmt: skip
-    checks = selected_checks(config.requirements)
+    checks = selected_checks(config.requirements, live=config.max_rotations is not None)
     started = time.perf_counter()
     blocked: set[str] = set()
     try:

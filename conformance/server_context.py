@@ -86,6 +86,9 @@ class ServerContext:
     check_name: str = ""
     client: httpx.Client = field(init=False)
     tricky: Account | None = None  # an account whose password needs encoding (RK-PARAM-002)
+    max_rotations: int | None = None  # live runs: stop before the key is rotated more often
+    rotations: int = 0
+    recorder: Callable[[Exchange], None] | None = None
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)  # noqa: S311 (reproducible cases, not secrets)
@@ -126,6 +129,9 @@ class ServerContext:
         A key issued goes to ``account`` (the suite's main account by default).
         """
         account = account or self.account
+        if self.max_rotations is not None and self.rotations >= self.max_rotations:
+            if self._could_rotate(spec):
+                raise Blocked(f"rotation budget spent (--max-rotations {self.max_rotations})")
         wire = build(self.base_url, spec)
         content: bytes | Iterator[bytes] = wire.body
         if spec.chunked:
@@ -139,13 +145,24 @@ class ServerContext:
             raise TargetError(f"{type(exc).__name__} talking to {self.base_url}") from None
         exchange = Exchange(spec, wire, response.status_code, response.headers, response.content)
         self.judge(exchange, fmt, format_rule, account)
+        if self.recorder is not None:
+            self.recorder(exchange)
         issued = exchange.new_key or exchange.observed_key
         if issued is not None:
+            self.rotations += 1
             self.redactor.add(issued)
             account.accept(issued)
         elif self._may_have_rotated(exchange):
             account.api_key = None  # lost track: key checks are blocked until a new key is read
         return exchange
+
+    def _could_rotate(self, spec: RequestSpec) -> bool:
+        """Whether a correct server would regenerate a key for this request."""
+        accounts = [a for a in (self.account, self.tricky) if a is not None]
+        if any(spec.param("password") == a.password for a in accounts):
+            return True
+        key = spec.header("apiKey")
+        return bool(key) and any(key == a.api_key for a in accounts)
 
     @staticmethod
     def _may_have_rotated(ex: Exchange) -> bool:
@@ -250,7 +267,7 @@ class ServerContext:
             self.check_name = previous
 
 
-_FORMAT_RULES = {
+FORMAT_RULES = {  # the body rules of each format's own artefact
     Format.JSON: ("RK-JSON-001", "RK-JSON-002", "RK-JSON-003"),
     Format.XML: ("RK-XML-001", "RK-XML-002", "RK-XML-003"),
     Format.PLAIN: ("RK-PLAIN-001",),
@@ -263,7 +280,7 @@ _ENVELOPE_RULES = {
 
 def _body_rules(fmt: Format, is_success: bool) -> tuple[str, ...]:
     """The body requirements a valid body of this format and envelope satisfies."""
-    return _FORMAT_RULES[fmt] + _ENVELOPE_RULES[is_success]
+    return FORMAT_RULES[fmt] + _ENVELOPE_RULES[is_success]
 
 
 def _request_message(ex: Exchange, r: Redactor) -> HttpMessage:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from conformance import Redactor, catalogue
 from conformance.loopback import serving
+from conformance.recording import Recorder
 from conformance.registry import CheckSpec
 from conformance.reports import format_failure, write_reports
 from conformance.results import RunResult, Status
@@ -49,6 +50,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--timeout", type=float, default=10.0)
     p.add_argument("--live", action="store_true", help="allow rotating keys on a remote server")
     p.add_argument("--key-file", type=Path, help="every new key is written here (mode 0600)")
+    p.add_argument(
+        "--max-rotations",
+        type=int,
+        default=3,
+        help="with --live: regenerate the key at most this often (default 3)",
+    )
+    p.add_argument("--record", type=Path, metavar="DIR",
+                   help="save the exchanges, redacted, for `regenkey replay DIR`")  # fmt: skip
     p.set_defaults(handler=run)
 
 
@@ -95,6 +104,8 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         )
     if args.live and args.key_file is None:
         return "--live needs --key-file, so that no new key can be lost"
+    if args.live and args.max_rotations < 1:
+        return "--max-rotations must be at least 1"
     return None
 
 
@@ -127,16 +138,38 @@ def run(args: argparse.Namespace) -> int:
             )  # fmt: skip
             print(f"Judging {base_url}")
         key_file = KeyFile(args.key_file) if args.key_file else None
+        recorder = None
+        if args.record is not None:
+            secrets = [password, api_key, tricky.password if tricky else None]
+            recorder = Recorder(args.record, Redactor(filter(None, secrets), mask_all_keys=False))
+            stack.callback(recorder.close)
         config = ServerSuiteConfig(
             base_url, user_id, password, api_key, seed, args.max_examples, args.strict,
             requirements, args.timeout, key_file.write if key_file else None,
             tricky.user_id if tricky else None, tricky.password if tricky else None,
+            args.max_rotations if args.live else None, recorder,
         )  # fmt: skip
+        if args.live:
+            _print_plan(config, args.key_file)
         result = run_server_suite(config, redactor, _progress)
     _print_summary(result, redactor)
     paths = write_reports(result, report_dir, redactor)
     print(f"Reports: {paths['json'].parent}")
     return result.exit_code()
+
+
+def _print_plan(config: ServerSuiteConfig, key_file: Path) -> None:
+    checks = selected_checks(config.requirements, live=True)
+    print(
+        f"LIVE RUN against {config.base_url}: the key of {config.user_id!r} will be "
+        f"regenerated at most {config.max_rotations} times."
+    )
+    print(f"Every new key is written to {key_file} (mode 0600) before the next request.")
+    print("Plan (checks that rotate nothing first; the rest stop when the budget is spent):")
+    for spec in checks:
+        kind = "rotates" if spec.destructive else "safe   "
+        print(f"  {kind}  {spec.name}  ({', '.join(spec.requirement_ids)})")
+    print(flush=True)
 
 
 def _progress(n: int, total: int, name: str, outcome: str) -> None:

@@ -10,6 +10,7 @@ from regenkey import (
     call_cmd,
     check_client_cmd,
     check_server_cmd,
+    replay_cmd,
     run_cmd,
     serve_cmd,
     validate_cmd,
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.add_parser(subparsers)
     call_cmd.add_parser(subparsers)
     check_server_cmd.add_parser(subparsers)
+    replay_cmd.add_parser(subparsers)
     serve_cmd.add_parser(subparsers)
     validate_cmd.add_parser(subparsers)
     check_client_cmd.add_parser(subparsers)

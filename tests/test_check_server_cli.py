@@ -145,3 +145,61 @@ def test_same_seed_same_cases_and_the_failure_reproduces(tmp_path: Path) -> None
                 for r in doc["requirements"] for f in r["failures"]]  # fmt: skip
 
     assert failures(one) == failures(two) != []
+
+
+class CountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rotations = 0
+
+    def rotate(self, account_id: str) -> str:
+        self.rotations += 1
+        return super().rotate(account_id)
+
+    def rotate_by_key(self, key: str) -> tuple[str, str] | None:
+        rotated = super().rotate_by_key(key)
+        self.rotations += rotated is not None
+        return rotated
+
+
+def test_live_run_prints_its_plan_and_keeps_to_the_rotation_budget(tmp_path: Path) -> None:
+    store = CountingStore()
+    store.add_account(PLAIN_USER, CANARY_PASSWORD)
+    with serving(build_app(store)) as url:
+        run = regenkey("check-server", "--base-url", url, "--user-id", PLAIN_USER, "--live",
+                       "--key-file", str(tmp_path / "key"), "--max-rotations", "2",
+                       "--record", str(tmp_path / "rec"), "--report-dir", str(tmp_path / "r"),
+                       env={"REGENKEY_PASSWORD": CANARY_PASSWORD})  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:]
+    plan = run.stdout.index("Plan (")
+    assert plan < run.stdout.index("[ 1/")  # the plan comes before any request
+    assert store.rotations <= 2
+    assert "rotation budget spent (--max-rotations 2)" in run.stdout
+    recording = (tmp_path / "rec" / "exchanges.jsonl").read_text()
+    assert CANARY_PASSWORD not in recording and quote_plus(CANARY_PASSWORD) not in recording
+    assert stat.S_IMODE((tmp_path / "rec" / "exchanges.jsonl").stat().st_mode) == 0o600
+    key = (tmp_path / "key").read_text().strip()
+    assert key not in recording  # keys are recorded as same-shaped placeholders
+
+
+def test_replay_rejudges_offline_and_reports_drift(tmp_path: Path) -> None:
+    store = MemoryStore()
+    store.add_account(PLAIN_USER, CANARY_PASSWORD)
+    with serving(build_app(store)) as url:
+        run = regenkey("check-server", "--base-url", url, "--user-id", PLAIN_USER,
+                       "--max-examples", "3", "--record", str(tmp_path / "rec"),
+                       "--report-dir", str(tmp_path / "r"),
+                       env={"REGENKEY_PASSWORD": CANARY_PASSWORD})  # fmt: skip
+    assert run.returncode == 0
+    clean = regenkey("replay", str(tmp_path / "rec"))
+    assert clean.returncode == 0 and "0 drifted" in clean.stdout, clean.stdout[-1000:]
+    # Simulate a spec change: one recorded JSON body no longer holds a string code.
+    path = tmp_path / "rec" / "exchanges.jsonl"
+    lines = path.read_text().splitlines()
+    n = next(i for i, line in enumerate(lines) if '\\"statusCode\\": \\"900\\"' in line)
+    lines[n] = lines[n].replace('\\"statusCode\\": \\"900\\"', '\\"statusCode\\": 900')
+    path.write_text("\n".join(lines) + "\n")
+    drifted = regenkey("replay", str(tmp_path / "rec"), "--report-dir", str(tmp_path / "rr"))
+    assert drifted.returncode == 1
+    assert f"DRIFT exchange {n + 1}: recorded as valid, judged now as RK-JSON-002" in drifted.stdout
+    assert regenkey("replay", str(tmp_path / "nothing")).returncode == 2

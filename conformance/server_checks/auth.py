@@ -41,7 +41,7 @@ def header_name_case_is_ignored(ctx: ServerContext) -> None:
         succeeded(ctx, "RK-AUTH-003", ctx.send(spec, Format.JSON), f"header {name} must work")
 
 
-@check("RK-AUTH-004", party=S, requires=FOUNDATION)
+@check("RK-AUTH-004", party=S, requires=FOUNDATION, destructive=False)
 def unauthenticated_request_is_refused(ctx: ServerContext) -> None:
     """RK-AUTH-004: no credentials and no header get the error envelope, no key."""
     for fmt in Format:
@@ -49,7 +49,7 @@ def unauthenticated_request_is_refused(ctx: ServerContext) -> None:
         refused(ctx, "RK-AUTH-004", ex, "a request without credentials must be refused")
 
 
-@check("RK-AUTH-005", party=S, requires=FOUNDATION)
+@check("RK-AUTH-005", party=S, requires=FOUNDATION, destructive=False)
 def wrong_credentials_are_refused(ctx: ServerContext) -> None:
     """RK-AUTH-005: a wrong password, an unknown user, or half a pair issue no key."""
     user, password = ctx.account.user_id, ctx.account.password
@@ -66,7 +66,7 @@ def wrong_credentials_are_refused(ctx: ServerContext) -> None:
         refused(ctx, "RK-AUTH-005", ex, f"{label} must be refused")
 
 
-@check("RK-AUTH-006", party=S, requires=KEYED)
+@check("RK-AUTH-006", party=S, requires=KEYED, destructive=False)
 def bad_api_key_is_refused(ctx: ServerContext) -> None:
     """RK-AUTH-006: an unknown or malformed key in the header issues no key."""
     for label, key in (("unknown key", f"{ctx.rng.getrandbits(128):032x}"),

@@ -42,7 +42,7 @@ def format_case_is_ignored(ctx: ServerContext) -> None:
         succeeded(ctx, "RK-FMT-003", ex, f"format={spelling} must answer in {fmt.value}")
 
 
-@check("RK-FMT-004", party=S, requires=FOUNDATION)
+@check("RK-FMT-004", party=S, requires=FOUNDATION, destructive=False)
 def unknown_format_is_refused(ctx: ServerContext) -> None:
     """RK-FMT-004: an unknown format value gets the error envelope in plain, no key."""
     for value in ("html", "jsonp", "x"):
@@ -51,7 +51,7 @@ def unknown_format_is_refused(ctx: ServerContext) -> None:
         refused(ctx, "RK-FMT-004", ex, f"format={value} must be refused")
 
 
-@check("RK-ERR-005", party=S, requires=FOUNDATION)
+@check("RK-ERR-005", party=S, requires=FOUNDATION, destructive=False)
 def error_uses_requested_format(ctx: ServerContext) -> None:
     """RK-ERR-005: an error is rendered in the format the request asked for."""
     for fmt in Format:

@@ -96,7 +96,7 @@ HOSTILE = (
 )  # fmt: skip
 
 
-@check("RK-SAFE-001", "RK-SAFE-002", party=S)
+@check("RK-SAFE-001", "RK-SAFE-002", party=S, destructive=False)
 def no_server_error(ctx: ServerContext) -> None:
     """RK-SAFE-001: generated junk never gets a 5xx, nor an echo of the password."""
     for spec in (*HOSTILE, *draw(_junk_requests(), ctx.max_examples, ctx.seed)):

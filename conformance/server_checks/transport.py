@@ -126,7 +126,7 @@ def post_query_is_accepted(ctx: ServerContext) -> None:
     succeeded(ctx, "RK-HTTP-009", ex, "a POST with a query string should be accepted")
 
 
-@check("RK-HTTP-008", party=S)
+@check("RK-HTTP-008", party=S, destructive=False)
 def other_methods_are_refused(ctx: ServerContext) -> None:
     """RK-HTTP-008: other methods get 405 with an Allow header naming GET and POST."""
     for method in ("PUT", "DELETE", "PATCH"):
@@ -138,7 +138,7 @@ def other_methods_are_refused(ctx: ServerContext) -> None:
                    f"HTTP {ex.status}, Allow: {ex.headers.get('allow', '(none)')}")  # fmt: skip
 
 
-@check("RK-HTTP-001", party=S)
+@check("RK-HTTP-001", party=S, destructive=False)
 def path_is_exact(ctx: ServerContext) -> None:
     """RK-HTTP-001: only the exact path regenerates; near misses issue no key."""
     for path in (ENDPOINT_PATH.lower(), ENDPOINT_PATH + "X", "/SMSApi/rest/regenerateApiKey"):
