@@ -14,7 +14,15 @@ from conformance.results import RunResult, Status
 from conformance.runner import ServerSuiteConfig, run_server_suite
 from reference_impl.server import MemoryStore, build_app
 from tests.servers.breaker import ASGI
-from tests.servers.broken import BROKEN, PLAIN_USER, TRICKY_USER, Accounts, BrokenServer, RacyStore
+from tests.servers.broken import (
+    BROKEN,
+    CORRECT,
+    PLAIN_USER,
+    TRICKY_USER,
+    Accounts,
+    BrokenServer,
+    RacyStore,
+)
 from tests.servers.proxy import case_sensitive_proxy
 
 SEED = 20261125
@@ -77,6 +85,16 @@ def test_reference_server_behind_a_faithful_proxy_still_passes() -> None:
     # The proxy itself is no fault: with the header spelt apiKey all pass but RK-AUTH-003.
     result = judge(lambda store, accounts: build_app(store), proxy=True)
     assert result.requirements["RK-AUTH-002"].status is Status.PASS
+
+
+@pytest.mark.parametrize(("name", "make"), CORRECT, ids=[name for name, _ in CORRECT])
+def test_correct_variants_pass_strict(name: str, make: object) -> None:
+    result = judge(make)
+    assert failed(result) == set(), {
+        rid: [f.message + " | " + f.actual for f in result.requirements[rid].failures][:2]
+        for rid in failed(result)
+    }
+    assert result.exit_code() == 0
 
 
 def test_every_server_must_has_a_broken_server() -> None:

@@ -440,3 +440,57 @@ BROKEN: list[BrokenServer] = [
     BrokenServer("500-on-odd-types", frozenset({"RK-SAFE-001"}), request_fault(_server_error_on_odd_types)),
     BrokenServer("echoes-password", frozenset({"RK-SAFE-002"}), lambda store, accounts: Breaker(build_app(store), on_response=_echo_password(accounts))),
 ]  # fmt: skip
+
+
+# --- correct variants: they differ from the reference only where the spec allows ----
+
+
+def _renderings_variant(label_for: dict[Format, str]) -> Callable[[Req, Resp], None]:
+    from conformance import renderings
+
+    def variant(req: Req, resp: Resp) -> None:
+        record = resp.record
+        if record is None:
+            return
+        chosen = dict(renderings(record, resp.fmt)).get(label_for.get(resp.fmt, ""))
+        if chosen is not None:
+            resp.body = chosen.encode()
+
+    return variant
+
+
+def _headers(
+    edit: Callable[[list[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]],
+) -> Callable[[Req, Resp], None]:
+    def variant(req: Req, resp: Resp) -> None:
+        resp.headers = edit(resp.headers)
+
+    return variant
+
+
+def _media(req: Req, resp: Resp) -> None:
+    others = [(k, v) for k, v in resp.headers if k.lower() != b"content-type"]
+    media = {Format.JSON: b"application/json; charset=UTF-8", Format.XML: b"text/xml; charset=utf-8",
+             Format.PLAIN: b"text/plain; charset=us-ascii"}[resp.fmt]  # fmt: skip
+    resp.headers = [*others, (b"content-type", media)]
+
+
+def _errors_as_4xx(req: Req, resp: Resp) -> None:
+    record = resp.record
+    if record is not None and not record.is_success and resp.status == 200:
+        resp.status = 401 if record.status_code == "401" else 400
+
+
+CORRECT: list[tuple[str, Callable[[MemoryStore, Accounts], ASGI]]] = [
+    ("compact-json-compact-xml", response_fault(_renderings_variant(
+        {Format.JSON: "json-compact", Format.XML: "xml-compact", Format.PLAIN: "plain-newline"}))),
+    ("reordered-json-bare-xml", response_fault(_renderings_variant(
+        {Format.JSON: "json-reversed-order", Format.XML: "xml-tabs-no-declaration",
+         Format.PLAIN: "plain-crlf"}))),
+    ("ascii-escaped-json", response_fault(_renderings_variant({Format.JSON: "json-ascii-escaped"}))),
+    ("charset-and-text-xml", response_fault(_media)),
+    ("extra-headers", response_fault(_headers(lambda h: [*h, (b"x-powered-by", b"test"),
+                                                         (b"set-cookie", b"a=b; Path=/")]))),
+    ("connection-close", response_fault(_headers(lambda h: [*h, (b"connection", b"close")]))),
+    ("errors-as-4xx", response_fault(_errors_as_4xx)),
+]  # fmt: skip
