@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
-from conformance import Redactor, catalogue
+from conformance import Redactor
 from conformance.registry import CheckSpec
-from conformance.reports import format_failure, write_reports
-from conformance.results import RunResult, Status
+from conformance.reports import write_reports
+from regenkey.terminal import new_seed, print_summary, progress_printer, report_dir, unknown_ids
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,10 +55,8 @@ def _list(checks: list[CheckSpec]) -> int:
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
-    known = {r.id for r in catalogue()}
-    unknown = [r for r in args.req or [] if r not in known]
-    if unknown:
-        return f"unknown requirement id(s): {', '.join(unknown)}"
+    if unknown_ids(args.req):
+        return unknown_ids(args.req)
     if not args.command:
         return "--command is required"
     if args.timeout <= 0:
@@ -81,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"regenkey check-client: {problem}", file=sys.stderr)
         return 2
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
-    report_dir = args.report_dir or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    seed = new_seed(args.seed)
+    reports = report_dir(args.report_dir)
     redactor = Redactor()
     config = ClientSuiteConfig(
         args.command, args.raw, args.strict, requirements, args.timeout, seed, args.auth,
@@ -90,35 +86,8 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     print(f"Judging the client {args.command!r}{' (raw)' if args.raw else ''}")
 
-    def progress(n: int, total: int, name: str, outcome: str) -> None:
-        print(f"  [{n:>2}/{total}] {name} ... {redactor(outcome)}", flush=True)
-
-    result = run_client_suite(config, redactor, progress)
-    _print_summary(result, redactor)
-    paths = write_reports(result, report_dir, redactor)
+    result = run_client_suite(config, redactor, progress_printer(redactor))
+    print_summary(result, redactor, "requests received")
+    paths = write_reports(result, reports, redactor)
     print(f"Reports: {paths['json'].parent}")
     return result.exit_code()
-
-
-_WORDS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NON_STRICT: "NON-STRICT",
-          Status.SKIP: "SKIP", Status.ERROR: "ERROR"}  # fmt: skip
-
-
-def _print_summary(result: RunResult, redactor: Redactor) -> None:
-    for req in result.ordered():
-        for failure in req.failures[:3]:
-            print(redactor(format_failure(failure, req.level)))
-        if len(req.failures) > 3:
-            print(f"  ... and {len(req.failures) - 3} more for {req.id} (see the reports)")
-    print("\nRequirements:")
-    for req in result.ordered():
-        note = f" ({req.checks_run} checked)" if req.checks_run else ""
-        if req.status is Status.SKIP and req.skip_reasons:
-            note = f" ({redactor(req.skip_reasons[0])})"
-        if req.status is Status.ERROR and req.errors:
-            note = f" ({redactor(req.errors[0])})"
-        print(f"  {_WORDS[req.status]:<10} {req.id} [{req.level}] {req.title}{note}")
-    counts = {s: sum(r.status is s for r in result.requirements.values()) for s in Status}
-    tally = ", ".join(f"{n} {_WORDS[s].lower()}" for s, n in counts.items() if n)
-    print(f"\n{result.cases} requests received, seed {result.seed}: {tally}")
-    print(f"Verdict: {result.verdict.upper()}{' (strict)' if result.strict else ''}")

@@ -9,23 +9,21 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-import random
 import sys
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conformance import Redactor, catalogue
+from conformance import Redactor
 from conformance.loopback import serving
 from conformance.recording import Recorder
 from conformance.registry import CheckSpec
-from conformance.reports import format_failure, write_reports
-from conformance.results import RunResult, Status
-from conformance.runner import ServerSuiteConfig, run_server_suite, selected_checks, summary_counts
+from conformance.reports import write_reports
+from conformance.runner import ServerSuiteConfig, run_server_suite, selected_checks
 from reference_impl.server import MemoryStore, build_app
 from regenkey.embedded import throwaway_accounts
 from regenkey.keyfile import KeyFile
+from regenkey.terminal import new_seed, print_summary, progress_printer, report_dir, unknown_ids
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -85,10 +83,8 @@ def _is_loopback(url: str) -> bool:
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
-    known = {r.id for r in catalogue()}
-    unknown = [r for r in args.req or [] if r not in known]
-    if unknown:
-        return f"unknown requirement id(s): {', '.join(unknown)}"
+    if unknown_ids(args.req):
+        return unknown_ids(args.req)
     if args.max_examples < 1:
         return "--max-examples must be at least 1"
     if args.base_url is None:
@@ -119,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"regenkey check-server: {problem}", file=sys.stderr)
         return 2
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
-    report_dir = args.report_dir or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    seed = new_seed(args.seed)
+    reports = report_dir(args.report_dir)
     redactor = Redactor()
     with ExitStack() as stack:
         tricky = None
@@ -151,9 +147,9 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         if args.live:
             _print_plan(config, args.key_file)
-        result = run_server_suite(config, redactor, _progress)
-    _print_summary(result, redactor)
-    paths = write_reports(result, report_dir, redactor)
+        result = run_server_suite(config, redactor, progress_printer(redactor))
+    print_summary(result, redactor, "requests")
+    paths = write_reports(result, reports, redactor)
     print(f"Reports: {paths['json'].parent}")
     return result.exit_code()
 
@@ -170,29 +166,3 @@ def _print_plan(config: ServerSuiteConfig, key_file: Path) -> None:
         kind = "rotates" if spec.destructive else "safe   "
         print(f"  {kind}  {spec.name}  ({', '.join(spec.requirement_ids)})")
     print(flush=True)
-
-
-def _progress(n: int, total: int, name: str, outcome: str) -> None:
-    print(f"  [{n:>2}/{total}] {name} ... {outcome}", flush=True)
-
-
-_WORDS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NON_STRICT: "NON-STRICT",
-          Status.SKIP: "SKIP", Status.ERROR: "ERROR"}  # fmt: skip
-
-
-def _print_summary(result: RunResult, redactor: Redactor) -> None:
-    for req in result.ordered():
-        for failure in req.failures[:3]:
-            print(redactor(format_failure(failure, req.level)))
-    print("\nRequirements:")
-    for req in result.ordered():
-        note = f" ({req.checks_run} checked)" if req.checks_run else ""
-        if req.status is Status.SKIP and req.skip_reasons:
-            note = f" ({redactor(req.skip_reasons[0])})"
-        if req.status is Status.ERROR and req.errors:
-            note = f" ({redactor(req.errors[0])})"
-        print(f"  {_WORDS[req.status]:<10} {req.id} [{req.level}] {req.title}{note}")
-    counts = summary_counts(result)
-    tally = ", ".join(f"{n} {_WORDS[s].lower()}" for s, n in counts.items() if n)
-    print(f"\n{result.cases} requests, seed {result.seed}: {tally}")
-    print(f"Verdict: {result.verdict.upper()}{' (strict)' if result.strict else ''}")
