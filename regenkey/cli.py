@@ -10,6 +10,8 @@ from regenkey import (
     call_cmd,
     check_client_cmd,
     check_server_cmd,
+    docs_cmd,
+    parser_cmd,
     replay_cmd,
     run_cmd,
     serve_cmd,
@@ -30,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_parser(subparsers)
     validate_cmd.add_parser(subparsers)
     check_client_cmd.add_parser(subparsers)
+    parser_cmd.add_parser(subparsers)
+    docs_cmd.add_parser(subparsers)
     return parser
 
 

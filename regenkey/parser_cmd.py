@@ -1,0 +1,135 @@
+"""``regenkey check-parser`` and ``regenkey parse``: the test vectors over a
+line protocol, so that any SDK's response parser runs them without HTTP.
+
+``check-parser --command CMD`` starts CMD once through the shell and sends it
+every body vector, one JSON request a line on stdin; CMD answers each on
+stdout with the record it read or an error (conformance/vectors/VECTORS.md).
+Exit 0 conformant, 1 not conformant, 2 usage error, or the command could not
+start, died, hung or answered out of protocol (ERROR).
+
+``parse`` is the reference parser on that protocol (the kit's validators).
+"""
+
+from __future__ import annotations
+
+import argparse
+import binascii
+import json
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from conformance import Format, Redactor, catalogue, validate_body
+from conformance.reports import format_failure, write_reports
+from conformance.results import RunResult, Status
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Both commands: ``check-parser`` and ``parse``."""
+    p = subparsers.add_parser(
+        "check-parser",
+        help="judge an SDK's response parser against every test vector (stdin/stdout protocol)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--command", help="the parser, started once through the shell")
+    p.add_argument("--strict", action="store_true", help="a broken SHOULD fails the run too")
+    p.add_argument("--req", action="append", metavar="ID", help="only vectors of these ids")
+    p.add_argument("--report-dir", type=Path, help="default reports/<timestamp>/")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
+    p.set_defaults(handler=run_check)
+    q = subparsers.add_parser(
+        "parse",
+        help="the reference parser on the check-parser protocol (stdin to stdout)",
+        description="Read protocol requests on stdin, answer each on stdout.",
+    )
+    q.set_defaults(handler=run_parse)
+
+
+# --- the reference parser ---------------------------------------------------------
+
+
+def answer(line: bytes) -> dict[str, Any]:
+    """The answer to one protocol request line."""
+    from conformance.vector_suite import decode_body
+
+    n = None
+    try:
+        request = json.loads(line)
+        n = request.get("id") if isinstance(request, dict) else None
+        body, fmt = decode_body(request), Format(request["format"])
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+        return {"id": n, "error": f"unreadable request: {type(exc).__name__}: {exc}"}
+    verdict = validate_body(body, fmt)
+    if verdict.record is not None:
+        return {"id": n, "record": verdict.record.as_dict()}
+    reasons = "; ".join(str(v) for v in verdict.violations)
+    return {"id": n, "error": reasons, "violates": sorted(verdict.requirement_ids)}
+
+
+def run_parse(_args: argparse.Namespace) -> int:
+    out = sys.stdout.buffer
+    for line in sys.stdin.buffer:
+        if line.strip():
+            out.write(json.dumps(answer(line), ensure_ascii=False).encode("utf-8") + b"\n")
+            out.flush()
+    return 0
+
+
+# --- check-parser -----------------------------------------------------------------
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    known = {r.id for r in catalogue()}
+    unknown = [r for r in args.req or [] if r not in known]
+    if unknown:
+        return f"unknown requirement id(s): {', '.join(unknown)}"
+    if not args.command:
+        return "--command is required"
+    if args.timeout <= 0:
+        return "--timeout must be positive"
+    return None
+
+
+_WORDS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NON_STRICT: "NON-STRICT",
+          Status.SKIP: "SKIP", Status.ERROR: "ERROR"}  # fmt: skip
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from conformance.parser_suite import ParserSuiteConfig, run_parser_suite
+
+    problem = _usage_problem(args)
+    if problem:
+        print(f"regenkey check-parser: {problem}", file=sys.stderr)
+        return 2
+    requirements = frozenset(args.req) if args.req else None
+    config = ParserSuiteConfig(args.command, args.strict, args.timeout, requirements)
+    report_dir = args.report_dir or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    print(f"Judging the parser {args.command!r} against the test vectors")
+    tally: Counter[tuple[str, str]] = Counter()
+    result = run_parser_suite(config, lambda v, outcome: tally.update([(v.file, outcome)]))
+    for name in sorted({file for file, _ in tally}):
+        print(f"  {name:<18} {tally[name, 'pass']:>4} pass  {tally[name, 'fail']:>4} fail")
+    _print_summary(result)
+    redactor = Redactor()
+    paths = write_reports(result, report_dir, redactor)
+    print(f"Reports: {paths['json'].parent}")
+    return result.exit_code()
+
+
+def _print_summary(result: RunResult) -> None:
+    for req in result.ordered():
+        for failure in req.failures[:3]:
+            print(format_failure(failure, req.level))
+        if len(req.failures) > 3:
+            print(f"  ... and {len(req.failures) - 3} more for {req.id} (see the reports)")
+    print("\nRequirements:")
+    for req in result.ordered():
+        note = f" ({req.checks_run} vectors)" if req.checks_run else ""
+        if req.status is Status.ERROR and req.errors:
+            note = f" ({req.errors[0]})"
+        print(f"  {_WORDS[req.status]:<10} {req.id} [{req.level}] {req.title}{note}")
+    print(f"\n{result.cases} vectors answered")
+    print(f"Verdict: {result.verdict.upper()}{' (strict)' if result.strict else ''}")
