@@ -125,3 +125,38 @@ def test_every_client_requirement_without_a_check_is_on_the_known_gap_list() -> 
 def test_check_docstrings_start_with_their_first_id() -> None:
     for spec in registered_checks():
         assert spec.summary.startswith(spec.requirement_ids[0]), spec.name
+
+
+# --- vectors -----------------------------------------------------------------------
+
+# MUSTs about behaviour across requests (who may authenticate, what a request
+# rotates, which format answers): no body or request vector can hold them yet;
+# they await transcript vectors (a request/response sequence with a verdict).
+# This set may only shrink.
+BEHAVIOURAL_MUSTS_WITHOUT_VECTORS = {
+    "RK-AUTH-001", "RK-AUTH-004", "RK-AUTH-005", "RK-AUTH-006", "RK-AUTH-007",
+    "RK-AUTH-008", "RK-CLI-002", "RK-ERR-005", "RK-FMT-001", "RK-FMT-002", "RK-FMT-003",
+    "RK-FMT-004", "RK-HTTP-007", "RK-HTTP-010", "RK-ROT-001", "RK-ROT-002", "RK-ROT-003",
+    "RK-ROT-004", "RK-ROT-005", "RK-ROT-006", "RK-SAFE-001", "RK-SAFE-002",
+}  # fmt: skip
+
+
+def _vector_ids() -> set[str]:
+    import json
+    from importlib.resources import files
+
+    ids: set[str] = set()
+    for entry in (files("conformance") / "vectors").iterdir():
+        if not entry.name.endswith(".json") or entry.name.endswith("schema.json"):
+            continue
+        for group in json.loads(entry.read_text(encoding="utf-8")):
+            ids |= set(group.get("requirements", ()))
+            for test in group["tests"]:
+                ids |= set(test.get("requirements", ()))
+                ids |= set(test.get("expect", {}).get("violates", ()))
+    return ids
+
+
+def test_every_must_has_a_vector_except_the_listed_behavioural_ones() -> None:
+    musts = {r.id for r in catalogue() if r.level is Level.MUST}
+    assert musts - _vector_ids() == BEHAVIOURAL_MUSTS_WITHOUT_VECTORS
