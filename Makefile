@@ -22,8 +22,8 @@ run: $(STAMP)
 	$(BIN)/regenkey run
 
 lint: $(STAMP)
-	$(BIN)/ruff check conformance reference_impl regenkey tests
-	$(BIN)/ruff format --check conformance reference_impl regenkey tests
+	$(BIN)/ruff check conformance reference_impl regenkey tests bench
+	$(BIN)/ruff format --check conformance reference_impl regenkey tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -33,6 +33,23 @@ test: lint typecheck
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -m slow -p no:cacheprovider
+
+# Benchmarks against the peers (docs/BENCHMARKS.md): reports/bench.json and
+# reports/bench.md. The peers are installed here, not as kit dependencies:
+# schemathesis from PyPI; Prism from npm (its ratio is skipped without npm).
+BENCH_STAMP := $(VENV)/.bench-installed
+PRISM := bench/.node/node_modules/.bin/prism
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet 'schemathesis>=4.32'
+	touch $(BENCH_STAMP)
+
+$(PRISM):
+	-command -v npm >/dev/null && npm install --silent --no-audit --no-fund \
+		--prefix bench/.node @stoplight/prism-cli@5
+
+bench: $(BENCH_STAMP) $(PRISM)
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .hypothesis

@@ -24,6 +24,7 @@ import jsonschema
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from conformance import fastpath
 from conformance.artefacts import error_schema, plain_parser, responses_xsd, success_schema
 from conformance.catalogue import pointer_index
 from conformance.records import ERROR_STATUS, SUCCESS_STATUS, Format, Record
@@ -261,5 +262,12 @@ VALIDATORS = {Format.JSON: validate_json, Format.XML: validate_xml, Format.PLAIN
 
 
 def validate_body(body: bytes | str, fmt: Format) -> BodyVerdict:
-    """Judge ``body`` as a response in format ``fmt``."""
+    """Judge ``body`` as a response in format ``fmt``.
+
+    The fast path (:mod:`conformance.fastpath`) accepts bodies it is sure are
+    valid; everything else goes to the normative validator of the format.
+    """
+    record = fastpath.accept(body, fmt)
+    if record is not None:
+        return BodyVerdict(fmt, record)
     return VALIDATORS[fmt](body)

@@ -1,0 +1,113 @@
+"""``reports/bench.md``: the figures of ``reports/bench.json`` as one table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _met(ok: bool | None) -> str:
+    return "—" if ok is None else ("yes" if ok else "**no**")
+
+
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _suite(data: dict[str, Any]) -> list[str]:
+    s = data["suite"]
+    kit, peer = s["check_server"], s["schemathesis"]
+    return [
+        _row(
+            "Server suite, cases/s (wall, incl. start-up)",
+            f"{kit['cases_per_s']['median']:.0f} ({kit['cases']['median']:.0f} cases)",
+            f"schemathesis run: {peer['cases_per_s']['median']:.0f}"
+            f" ({peer['cases']['median']:.0f} cases)",
+            f"{s['ratio']:.1f}x", "≥ 3x", _met(s["ratio"] >= s["target"]),
+        ),
+        _row(
+            "Server suite, cases/s (own clock, no start-up)",
+            f"{kit['cases_per_s_internal']['median']:.0f}",
+            f"schemathesis run: {peer['cases_per_s_internal']['median']:.0f}",
+            f"{s['ratio_internal']:.1f}x", "—", "—",
+        ),
+    ]  # fmt: skip
+
+
+def _rps(data: dict[str, Any]) -> list[str]:
+    r = data["rps"]
+    chain = r["reference"]["key_chain"]["median"]
+    creds = r["reference"]["credentials"]["median"]
+    bare = r["bare_starlette"]["median"]
+    rows = [
+        _row("Reference server, regenerations/s (apiKey chain)", f"{chain:.0f}",
+             f"bare Starlette: {bare:.0f}", f"{r['ratio_vs_bare']:.2f}x", "≥ 0.7x",
+             _met(r["ratio_vs_bare"] >= r["target_vs_bare"])),
+    ]  # fmt: skip
+    prism = r["prism"]
+    if "median" in prism:
+        rows.append(_row("Reference server vs Prism mock, requests/s", f"{chain:.0f}",
+                         f"Prism: {prism['median']:.0f}", f"{r['ratio_vs_prism']:.2f}x",
+                         "≥ 2x", _met(r["ratio_vs_prism"] >= r["target_vs_prism"])))  # fmt: skip
+    else:
+        rows.append(_row("Reference server vs Prism mock", f"{chain:.0f}",
+                         prism.get("skipped", "—"), "—", "≥ 2x", "skipped"))  # fmt: skip
+    prism_text = f", Prism {r['ratio_vs_prism_credentials']:.2f}x" if "median" in prism else ""
+    rows.append(_row("Reference server, regenerations/s (userId/password: PBKDF2)", f"{creds:.0f}",
+                     f"bare Starlette: {bare:.0f}",
+                     f"{r['ratio_vs_bare_credentials']:.2f}x{prism_text}", "—", "—"))  # fmt: skip
+    return rows
+
+
+def _validation(data: dict[str, Any]) -> list[str]:
+    rows = []
+    for fmt, v in data["validation"]["formats"].items():
+        kit = v["validate_body_us"]["median"]
+        rows.append(_row(
+            f"Validate a valid {fmt} body, µs/document",
+            f"{kit:.1f}",
+            f"{v['library']}: {v['library_us']['median']:.1f}",
+            f"{v['speedup_vs_library']:.1f}x faster",
+            "< 10 µs", _met(kit < data["validation"]["target_us"]),
+        ))  # fmt: skip
+    return rows
+
+
+def _startup(data: dict[str, Any]) -> list[str]:
+    s = data["startup"]
+    srv = s["reference_server"]
+    run = s["regenkey_run"]
+    run_cell = (
+        f"{run['wall_s']['median']:.1f} / {run['peak_rss_mib']['median']:.0f}"
+        if "wall_s" in run
+        else run.get("skipped", "—")
+    )
+    return [
+        _row("`regenkey --help`, s", f"{s['regenkey_help_s']['median']:.2f}", "", "", "", "—"),
+        _row("Reference server, start to first answer, s",
+             f"{srv['first_answer_s']['median']:.2f}", "", "", "", "—"),
+        _row("Reference server, idle RSS, MiB", f"{srv['idle_rss_mib']['median']:.0f}",
+             "", "", "", "—"),
+        _row("`regenkey run` (`make run`), wall s / peak RSS MiB", run_cell, "", "", "", "—"),
+    ]  # fmt: skip
+
+
+def _scaling(data: dict[str, Any]) -> list[str]:
+    lines = ["", "| `check-server` cases | cases/s | peak RSS, MiB |", "| ---: | ---: | ---: |"]
+    for row in data["scaling"]:
+        lines.append(_row(f"{row['cases']['median']:.0f}", f"{row['cases_per_s']['median']:.0f}",
+                          f"{row['peak_rss_mib']['median']:.0f}"))  # fmt: skip
+    return lines
+
+
+def markdown(data: dict[str, Any]) -> str:
+    m = data["machine"]
+    head = [
+        f"Measured {data['date']} on {m['cpu_model']}, {m['cores']} cores, Python {m['python']}"
+        f" (medians of {data['repeats']} runs{', quick mode' if data['quick'] else ''};"
+        " all on 127.0.0.1).",
+        "",
+        "| Measure | regenkey | Peer | Ratio | Target | Met |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    body = _suite(data) + _rps(data) + _validation(data) + _startup(data)
+    return "\n".join(head + body + _scaling(data)) + "\n"

@@ -1,0 +1,138 @@
+"""``make bench``: measure the kit against its peers, as ratios taken in one run.
+
+Writes ``reports/bench.json`` (every figure, the medians of several runs and
+the runs themselves, with the machine and the versions) and
+``reports/bench.md`` (the table the README shows). Everything runs on
+127.0.0.1 in bounded loops. ``--quick`` is a tiny end-to-end pass (a handful
+of cases, one run each) for the smoke test; its figures mean nothing.
+
+    python -m bench.run [--quick] [--out-dir reports] [--skip NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import rps, suite, validation
+from bench.common import ROOT, machine_info
+from bench.peers import prism_binary
+from bench.report import markdown
+
+SECTIONS = ("suite", "rps", "validation", "startup", "scaling")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    repeats: int
+    kit_examples: int  # check-server --max-examples
+    peer_examples: int  # schemathesis --max-examples (about the same number of cases)
+    connections: int
+    seconds: float
+    records: int
+    scaling: tuple[int, ...]  # check-server --max-examples steps (empty: reuse the suite's)
+    warmup: float = 0.5
+    peers: bool = True  # Prism, and the full `regenkey run`
+    peer_phases: str | None = None  # schemathesis --phases (None: its defaults)
+
+
+# About 1,000 cases each in the suite comparison (check-server: 1.04 per
+# example + 165; schemathesis' default phases: about 2.3 per example).
+FULL = Sizes(repeats=3, kit_examples=800, peer_examples=430, connections=16, seconds=2.5,
+             records=300, scaling=(1, 800, 9850))  # fmt: skip
+QUICK = Sizes(repeats=1, kit_examples=1, peer_examples=1, connections=2, seconds=0.2,
+              records=5, scaling=(), warmup=0.05, peers=False, peer_phases="fuzzing")  # fmt: skip
+
+
+def _timed(name: str, job: Any, timings: dict[str, float]) -> Any:
+    print(f"bench: {name} ...", flush=True)
+    started = time.perf_counter()
+    result = job()
+    timings[name] = round(time.perf_counter() - started, 1)
+    print(f"bench: {name} done in {timings[name]} s", flush=True)
+    return result
+
+
+def run(sizes: Sizes, quick: bool, skip: set[str]) -> dict[str, Any]:
+    timings: dict[str, float] = {}
+    data: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": quick,
+        "repeats": sizes.repeats,
+        "machine": machine_info(prism_binary()),
+        "timings_s": timings,
+    }
+    jobs = {
+        "suite": lambda: suite.throughput(
+            sizes.kit_examples, sizes.peer_examples, sizes.repeats, sizes.peer_phases
+        ),
+        "rps": lambda: rps.compare(
+            sizes.connections, sizes.seconds, sizes.repeats, sizes.warmup, sizes.peers
+        ),
+        "validation": lambda: validation.compare(sizes.records, max(2 * sizes.repeats + 1, 3)),
+        "startup": lambda: suite.startup(sizes.repeats, sizes.peers),
+        "scaling": lambda: (
+            suite.scaling(list(sizes.scaling), sizes.repeats, data["suite"])
+            if sizes.scaling
+            else suite.scaling_from(data["suite"])
+        ),
+    }
+    for name in SECTIONS:
+        data[name] = None if name in skip else _timed(name, jobs[name], timings)
+    data["targets"] = targets(data)
+    return data
+
+
+def targets(data: dict[str, Any]) -> dict[str, Any]:
+    """Each target with its measured ratio or figure, and whether it was met."""
+    out: dict[str, Any] = {}
+    if data.get("suite"):
+        out["suite_vs_schemathesis"] = _target(data["suite"]["ratio"], 3.0, above=True)
+    if data.get("rps"):
+        r = data["rps"]
+        out["reference_vs_bare"] = _target(r["ratio_vs_bare"], 0.7, above=True)
+        if "ratio_vs_prism" in r:
+            out["reference_vs_prism"] = _target(r["ratio_vs_prism"], 2.0, above=True)
+        else:
+            out["reference_vs_prism"] = {"skipped": r["prism"].get("skipped")}
+    if data.get("validation"):
+        for fmt, v in data["validation"]["formats"].items():
+            out[f"validate_{fmt}_us"] = _target(v["validate_body_us"]["median"], 10.0, above=False)
+    return out
+
+
+def _target(value: float, target: float, above: bool) -> dict[str, Any]:
+    met = value >= target if above else value < target
+    return {"value": round(value, 3), "target": target, "met": met}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="a tiny pass (smoke test)")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "reports")
+    parser.add_argument("--skip", action="append", default=[], choices=SECTIONS)
+    args = parser.parse_args(argv)
+    data = run(QUICK if args.quick else FULL, args.quick, set(args.skip))
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "bench.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    skipped = [n for n in SECTIONS if data[n] is None]
+    table = markdown(data) if not skipped else f"(sections skipped: {', '.join(skipped)})\n"
+    (args.out_dir / "bench.md").write_text(table, encoding="utf-8")
+    print(table)
+    print(f"bench: wrote {args.out_dir / 'bench.json'} and {args.out_dir / 'bench.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The benchmarks run end to end (``python -m bench.run --quick``).
+
+A smoke test only: it checks that every section ran and wrote the keys the
+README's table is made from. It asserts nothing about speed; performance
+claims live in ``make bench`` (docs/BENCHMARKS.md), never in timed tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--out-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    data = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
+
+    machine = data["machine"]
+    assert {"cpu_model", "cores", "python", "packages"} <= set(machine)
+    assert machine["packages"]["schemathesis"]
+
+    suite = data["suite"]
+    for tool in ("check_server", "schemathesis"):
+        assert {"cases", "cases_per_s", "peak_rss_mib"} <= set(suite[tool])
+        assert suite[tool]["requests_seen_by_server"]["median"] > 0, tool
+        assert "median" in suite[tool]["cases_per_s"] and suite[tool]["cases_per_s"]["runs"]
+    assert suite["check_server"]["regenerations_seen_by_server"]["median"] > 0
+    assert "ratio" in suite
+
+    rps = data["rps"]
+    assert rps["reference"]["key_chain"]["good"][0] > 0  # every request regenerated a key
+    assert rps["reference"]["key_chain"]["bad"] == [0]
+    assert rps["bare_starlette"]["median"] > 0 and "ratio_vs_bare" in rps
+    assert "prism" in rps
+
+    formats = data["validation"]["formats"]
+    assert set(formats) == {"json", "xml", "plain"}
+    for row in formats.values():
+        assert {"validate_body_us", "library_us", "normative_only_us"} <= set(row)
+
+    startup = data["startup"]
+    assert startup["regenkey_help_s"]["median"] > 0
+    assert startup["reference_server"]["idle_rss_mib"]["median"] > 0
+
+    assert data["scaling"] and "cases_per_s" in data["scaling"][0]
+    assert {"suite_vs_schemathesis", "reference_vs_bare"} <= set(data["targets"])
+
+    table = (tmp_path / "bench.md").read_text(encoding="utf-8")
+    assert table.count("\n| ") > 10 and "schemathesis" in table and "Prism" in table
