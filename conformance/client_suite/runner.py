@@ -18,6 +18,7 @@ import random
 import secrets
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -25,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote, quote_plus
 
 from conformance.catalogue import Party
@@ -91,8 +92,39 @@ def _scrubbed_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("REGENKEY_")}
 
 
+MAX_OUTPUT = 1 << 20  # per stream; a client prints one small JSON object
+
+
+class _Capture(threading.Thread):
+    """Reads one of the command's pipes, keeping at most ``limit`` bytes; past
+    that it stops and raises the alarm, so that a client printing without end
+    neither fills the kit's memory nor waits out its timeout."""
+
+    def __init__(self, stream: IO[bytes], limit: int, alarm: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.limit, self.alarm = stream, limit, alarm
+        self.data = bytearray()
+        self.overflow = False
+
+    def run(self) -> None:
+        # os.read, not the buffered stream: no lock that a close could wait on.
+        try:
+            while chunk := os.read(self.stream.fileno(), 65536):
+                if len(self.data) + len(chunk) > self.limit:
+                    self.overflow = True
+                    return
+                self.data += chunk
+        except OSError:
+            pass
+        finally:
+            self.stream.close()
+            self.alarm.set()
+
+
 def run_command(command: str, env: dict[str, str], timeout: float) -> Output | str:
-    """Run ``command`` through the shell; an ERROR message if it cannot be judged."""
+    """Run ``command`` through the shell; an ERROR message if it cannot be judged:
+    it cannot start, it outlives ``timeout`` (it and everything it started are
+    killed), or it prints more than :data:`MAX_OUTPUT` bytes on either stream."""
     try:
         proc = subprocess.Popen(  # noqa: S602 (the contract: CMD runs through the shell)
             command, shell=True, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -100,19 +132,43 @@ def run_command(command: str, env: dict[str, str], timeout: float) -> Output | s
         )  # fmt: skip
     except OSError as exc:
         return f"the command cannot start: {exc.strerror}"
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    assert proc.stdout is not None and proc.stderr is not None
+    alarm = threading.Event()
+    out, err = _Capture(proc.stdout, MAX_OUTPUT, alarm), _Capture(proc.stderr, MAX_OUTPUT, alarm)
+    out.start()
+    err.start()
+    deadline = time.monotonic() + timeout
+    problem = None
+    while problem is None:
+        alarm.clear()  # before looking: a reader that finishes after this wakes the wait
+        if out.overflow or err.overflow:
+            stream = "stdout" if out.overflow else "stderr"
+            problem = f"the command printed more than {MAX_OUTPUT} bytes on {stream}"
+        elif not out.is_alive() and not err.is_alive():
+            break  # both pipes closed: the command (and whatever it started) is done
+        elif (remaining := deadline - time.monotonic()) <= 0:
+            problem = f"the command did not finish within {timeout:g} s"
+        else:
+            alarm.wait(remaining)
+    if problem is None:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            problem = f"the command did not finish within {timeout:g} s"
+    if problem is not None:
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # the shell and everything it started
         with suppress(subprocess.TimeoutExpired):
-            proc.communicate(timeout=5)  # a grandchild in a session of its own may linger
-        return f"the command did not finish within {timeout:g} s"
-    stderr = err.decode("utf-8", errors="replace")
+            proc.wait(timeout=5)
+    for capture in (out, err):
+        capture.join(timeout=1)  # a grandchild in a session of its own may keep a pipe open
+    if problem is not None:
+        return problem
+    stderr = err.data.decode("utf-8", errors="replace")
     if proc.returncode in CANNOT_START:
         last = stderr.strip().splitlines()[-1:] or [""]
         return f"the command cannot start (exit {proc.returncode}): {last[0][:200]}"
-    return Output(proc.returncode, out.decode("utf-8", errors="replace"), stderr)
+    return Output(proc.returncode, out.data.decode("utf-8", errors="replace"), stderr)
 
 
 def _run_scenarios(

@@ -193,6 +193,11 @@ class Answer:
 
 Responder = Callable[[RecordedRequest], Answer]
 NO_PLAN = Answer(503, "text/plain", b"no scenario is running")
+# Bounds on what one scenario may make the kit hold: a request body is a few
+# hundred bytes, a client makes one request per call.
+MAX_BODY = 1 << 20
+MAX_REQUESTS = 1000
+TOO_LARGE = Answer(413, "text/plain", b"request body over 1 MiB: not read further")
 
 
 class RecordingApp:
@@ -217,10 +222,14 @@ class RecordingApp:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        chunks = []
+        chunks, size = [], 0
         while True:
             message = await receive()
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > MAX_BODY:  # a client sending without end: keep what fits, answer 413
+                chunks[-1] = chunks[-1][: len(chunks[-1]) - (size - MAX_BODY)]
+                break
             if not message.get("more_body", False):
                 break
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
@@ -232,9 +241,10 @@ class RecordingApp:
             body=b"".join(chunks),
         )
         with self._lock:
-            self._requests.append(request)
+            if len(self._requests) < MAX_REQUESTS:
+                self._requests.append(request)
             responder = self._responder
-        answer = responder(request)
+        answer = TOO_LARGE if size > MAX_BODY else responder(request)
         headers = [
             (b"content-type", answer.content_type.encode("latin-1")),
             (b"content-length", str(len(answer.body)).encode()),

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
+from xml.sax.saxutils import escape
 
 import httpx
 
-from conformance import Encoding, Format, Record, WireRequest, validate_body
+from conformance import (
+    REDACTED,
+    Encoding,
+    Format,
+    Record,
+    Redactor,
+    Violation,
+    WireRequest,
+    validate_body,
+)
 from reference_impl.client.errors import (
     ApiError,
     ClientTimeout,
@@ -17,6 +31,9 @@ from reference_impl.client.errors import (
 from reference_impl.client.request import Credentials, Method, prepare
 
 DEFAULT_TIMEOUT = 10.0
+# A response is a few dozen bytes; past this the server is hostile or broken,
+# and reading on would only fill memory.
+MAX_RESPONSE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -47,13 +64,67 @@ def _prepare(
 def interpret(response: httpx.Response, fmt: Format) -> RegenerateResult:
     """Judge a response by its body (RK-ERR-005): a key, an ApiError, or a
     ProtocolError. Parsing goes through the spec's validators only."""
-    verdict = validate_body(response.content, fmt)
+    return _interpret(response.status_code, response.content, fmt)
+
+
+def _interpret(
+    http_status: int, body: bytes, fmt: Format, secrets: tuple[str | None, ...] = ()
+) -> RegenerateResult:
+    """As :func:`interpret`; ``secrets`` (what was sent) are scrubbed from the
+    errors, since a hostile or broken server may echo them in a reason or a
+    body that a parser's message then quotes."""
+    verdict = validate_body(body, fmt)
+    redact = _scrubber(secrets)
     if verdict.record is None:
-        raise ProtocolError(verdict.violations, response.status_code)
+        violations = tuple(Violation(v.requirement, redact(v.message)) for v in verdict.violations)
+        raise ProtocolError(violations, http_status)
     record = verdict.record
     if not record.is_success or record.api_key is None:
-        raise ApiError(record.status_code, record.reason, response.status_code)
-    return RegenerateResult(record.api_key, record, response.status_code)
+        raise ApiError(redact(record.status_code), redact(record.reason), http_status)
+    return RegenerateResult(record.api_key, record, http_status)
+
+
+MIN_FRAGMENT = 8
+
+
+def _scrubber(secrets: tuple[str | None, ...]) -> Callable[[str], str]:
+    """Replaces each secret (raw, URL- or form-encoded, XML-escaped) and any
+    run of at least :data:`MIN_FRAGMENT` of its characters: a parser's message
+    quotes a fixed number of characters, which may cut a secret short."""
+    redactor = Redactor([s for s in secrets if s], mask_all_keys=False)
+    forms = {f for s in secrets if s for f in (s, quote(s, safe=""), quote_plus(s), escape(s))}
+    fragments = sorted(
+        {f[i:j] for f in forms for i in range(len(f)) for j in range(i + MIN_FRAGMENT, len(f) + 1)},
+        key=len,
+        reverse=True,
+    )
+
+    def scrub(text: str) -> str:
+        text = redactor(text)
+        for fragment in fragments:
+            text = text.replace(fragment, REDACTED)
+        return text
+
+    return scrub
+
+
+class _Deadline:
+    """The whole exchange's time budget: httpx's timeouts bound each read, not
+    their sum, so a server dripping a byte a second would never time out."""
+
+    def __init__(self, timeout: float, url: str) -> None:
+        self.at = time.monotonic() + timeout
+        self.url = url
+
+    def add(self, body: bytearray, chunk: bytes) -> None:
+        body += chunk
+        if len(body) > MAX_RESPONSE_BYTES:
+            raise TransportError(
+                f"the response from {self.url} is larger than {MAX_RESPONSE_BYTES} bytes; "
+                "stopped reading"
+            )
+        if time.monotonic() > self.at:
+            raise ClientTimeout(f"no complete answer from {self.url} in time")
 
 
 def _transport_error(exc: httpx.HTTPError, url: str) -> TransportError:
@@ -79,14 +150,20 @@ def regenerate_api_key(
     """Regenerate the account's API key; the previous key stops working."""
     request, fmt = _prepare(base_url, user_id, password, api_key, format, method, encoding)
     base = request.url.split("?")[0]
+    deadline = _Deadline(timeout, base)
+    body = bytearray()
     try:
-        with httpx.Client(timeout=timeout, transport=transport) as client:
-            response = client.request(
+        with (
+            httpx.Client(timeout=timeout, transport=transport) as client,
+            client.stream(
                 request.method, request.url, headers=list(request.headers), content=request.body
-            )
+            ) as response,
+        ):
+            for chunk in response.iter_bytes():
+                deadline.add(body, chunk)
     except httpx.HTTPError as exc:
         raise _transport_error(exc, base) from None
-    return interpret(response, fmt)
+    return _interpret(response.status_code, bytes(body), fmt, (password, api_key))
 
 
 async def aregenerate_api_key(
@@ -104,11 +181,20 @@ async def aregenerate_api_key(
     """The async twin of :func:`regenerate_api_key`."""
     request, fmt = _prepare(base_url, user_id, password, api_key, format, method, encoding)
     base = request.url.split("?")[0]
+    deadline = _Deadline(timeout, base)
+    body = bytearray()
     try:
-        async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
-            response = await client.request(
+        async with (
+            asyncio.timeout(timeout),
+            httpx.AsyncClient(timeout=timeout, transport=transport) as client,
+            client.stream(
                 request.method, request.url, headers=list(request.headers), content=request.body
-            )
+            ) as response,
+        ):
+            async for chunk in response.aiter_bytes():
+                deadline.add(body, chunk)
+    except TimeoutError:
+        raise ClientTimeout(f"no complete answer from {base} in time") from None
     except httpx.HTTPError as exc:
         raise _transport_error(exc, base) from None
-    return interpret(response, fmt)
+    return _interpret(response.status_code, bytes(body), fmt, (password, api_key))

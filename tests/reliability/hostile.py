@@ -1,0 +1,214 @@
+"""Hostile targets for the kit: tiny socket servers on 127.0.0.1 that hang,
+reset connections, send endless or dripping bodies, invalid UTF-8, 5xx, or
+echo what they were sent. Every loop here ends when the test ends, and
+after ``LIFETIME`` seconds at the latest."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+from xml.sax.saxutils import escape
+
+LIFETIME = 60.0
+ENDLESS_BYTES = 64 << 20  # what an "endless" body sends at most, so a test cannot eat the RAM
+
+Behaviour = Callable[[socket.socket, bytes, threading.Event], None]
+
+
+def _respond(
+    sock: socket.socket, status: str, body: bytes, media: str = "application/json"
+) -> None:
+    head = (
+        f"HTTP/1.1 {status}\r\nContent-Type: {media}\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    sock.sendall(head.encode() + body)
+
+
+def hang(sock: socket.socket, _request: bytes, stop: threading.Event) -> None:
+    stop.wait(LIFETIME)  # reads the request, never answers
+
+
+def reset(sock: socket.socket, _request: bytes, _stop: threading.Event) -> None:
+    # SO_LINGER 0: close() sends RST instead of FIN
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def close_silently(_sock: socket.socket, _request: bytes, _stop: threading.Event) -> None:
+    return  # FIN without a byte of response
+
+
+def endless_body(sock: socket.socket, _request: bytes, stop: threading.Event) -> None:
+    sock.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    chunk = b"4000\r\n" + b"a" * 0x4000 + b"\r\n"
+    end = time.monotonic() + LIFETIME
+    sent = 0
+    while not stop.is_set() and time.monotonic() < end:
+        if sent < ENDLESS_BYTES:  # far past any answer; then it stalls, never ending the body
+            sock.sendall(chunk)
+            sent += len(chunk)
+        else:
+            stop.wait(0.1)
+
+
+def endless_headers(sock: socket.socket, _request: bytes, stop: threading.Event) -> None:
+    sock.sendall(b"HTTP/1.1 200 OK\r\n")
+    end = time.monotonic() + LIFETIME
+    while not stop.is_set() and time.monotonic() < end:
+        sock.sendall(b"X-More: " + b"h" * 1000 + b"\r\n")
+
+
+def drip(sock: socket.socket, _request: bytes, stop: threading.Event) -> None:
+    sock.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
+    )
+    end = time.monotonic() + LIFETIME
+    while not stop.is_set() and time.monotonic() < end:
+        sock.sendall(b" ")
+        stop.wait(0.2)
+
+
+def invalid_utf8(sock: socket.socket, _request: bytes, _stop: threading.Event) -> None:
+    _respond(sock, "200 OK", b'{"status":"success","apiKey":"\xff\xfe\xc3\x28","statusCode":"900"}')
+
+
+def server_error(sock: socket.socket, _request: bytes, _stop: threading.Event) -> None:
+    _respond(sock, "500 Internal Server Error", b"upstream exploded", "text/plain")
+
+
+def garbage(sock: socket.socket, _request: bytes, _stop: threading.Event) -> None:
+    sock.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(256)) * 4)
+
+
+def echo(sock: socket.socket, request: bytes, _stop: threading.Event) -> None:
+    """Echoes the request's password, decoded, in an error reason and as a malformed body."""
+    raw = request.decode("latin-1").split("password=", 1)[-1].split("&", 1)[0].split("\r\n")[0]
+    password = unquote_plus(raw, encoding="utf-8", errors="replace")
+    fmt = "json" if b"format=json" in request else "xml" if b"format=xml" in request else "plain"
+    reason = f"bad password {password}"
+    if fmt == "json":
+        body = json.dumps({"status": "error", "statusCode": "401", "reason": reason})
+    elif fmt == "xml":
+        body = (
+            f"<errorResponse><status>error</status><statusCode>401</statusCode>"
+            f"<reason>{escape(reason)}</reason></errorResponse>"
+        )
+    else:
+        body = f"status=error | statusCode=401 | reason={reason}"
+    _respond(sock, "200 OK", body.encode())
+
+
+def echo_malformed(sock: socket.socket, request: bytes, _stop: threading.Event) -> None:
+    """A body no parser accepts, quoting the whole request (secrets and all)."""
+    _respond(sock, "200 OK", b"status=success | apiKey=" + request, "text/plain")
+
+
+def echo_as_key(sock: socket.socket, request: bytes, _stop: threading.Event) -> None:
+    """The request's password, decoded, where the key belongs in a plain body:
+    a parser's message then quotes the start of it."""
+    raw = request.decode("latin-1").split("password=", 1)[-1].split("&", 1)[0].split("\r\n")[0]
+    password = unquote_plus(raw, encoding="utf-8", errors="replace")
+    body = f"status=success | apiKey={password} | statusCode=900 | reason=success"
+    _respond(sock, "200 OK", body.encode(), "text/plain")
+
+
+BEHAVIOURS: dict[str, Behaviour] = {
+    "hang": hang,
+    "reset": reset,
+    "close": close_silently,
+    "endless-body": endless_body,
+    "endless-headers": endless_headers,
+    "drip": drip,
+    "invalid-utf8": invalid_utf8,
+    "5xx": server_error,
+    "garbage": garbage,
+    "echo": echo,
+    "echo-malformed": echo_malformed,
+    "echo-as-key": echo_as_key,
+}
+
+
+def _read_request(sock: socket.socket, deadline: float) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data and time.monotonic() < deadline:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    for line in head.lower().split(b"\r\n"):
+        if line.startswith(b"content-length:"):
+            wanted = int(line.split(b":")[1])
+            while len(body) < wanted and time.monotonic() < deadline:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+@dataclass
+class Target:
+    """A running hostile server: its URL, and when the first client reached it
+    (so that a bound on the kit's time excludes the kit's own start-up)."""
+
+    url: str
+    first_contact: float | None = None
+
+
+@contextmanager
+def hostile_server(name: str) -> Iterator[Target]:
+    """Serve behaviour ``name`` on 127.0.0.1."""
+    behaviour = BEHAVIOURS[name]
+    stop = threading.Event()
+    target = Target("")
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    threads: list[threading.Thread] = []
+
+    def handle(sock: socket.socket) -> None:
+        sock.settimeout(LIFETIME)
+        try:
+            request = _read_request(sock, time.monotonic() + 10)
+            behaviour(sock, request, stop)
+        except OSError:
+            pass
+        finally:
+            sock.close()
+
+    def accept() -> None:
+        end = time.monotonic() + LIFETIME * 5
+        while not stop.is_set() and time.monotonic() < end:
+            try:
+                sock, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if target.first_contact is None:
+                target.first_contact = time.monotonic()
+            thread = threading.Thread(target=handle, args=(sock,), daemon=True)
+            threads.append(thread)
+            thread.start()
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    target.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        yield target
+    finally:
+        stop.set()
+        acceptor.join(timeout=5)
+        with suppress(OSError):
+            listener.close()
+        for thread in threads:
+            thread.join(timeout=5)
