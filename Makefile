@@ -31,6 +31,8 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/python -m pytest -m "not slow" -p no:cacheprovider
 
+# The long proofs (tests marked slow): 100,000 fuzzed requests, 500 concurrent
+# regenerations, kill -9 cycles, hostile targets. Figures: reports/reliability.json.
 soak: $(STAMP)
 	$(BIN)/python -m pytest -m slow -p no:cacheprovider
 
@@ -41,7 +43,6 @@ BENCH_STAMP := $(VENV)/.bench-installed
 PRISM := bench/.node/node_modules/.bin/prism
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet 'schemathesis>=4.32'
 	touch $(BENCH_STAMP)
 
 $(PRISM):
