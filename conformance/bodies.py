@@ -180,15 +180,7 @@ def validate_xml(body: bytes | str) -> BodyVerdict:
 # Terminals whose value is free text: an unexpected character right after one
 # of them breaks that value's rule, not the field layout.
 _FREE_TEXT = {"ERROR_REASON"}
-_PLAIN_FIELDS = {
-    "SUCCESS_STATUS": "status",
-    "ERROR_STATUS": "status",
-    "API_KEY": "apiKey",
-    "SUCCESS_CODE": "statusCode",
-    "ERROR_CODE": "statusCode",
-    "SUCCESS_REASON": "reason",
-    "ERROR_REASON": "reason",
-}
+_PLAIN_FIELDS = fastpath.PLAIN_FIELDS  # terminal -> wire name, one table for both paths
 
 
 def _plain_requirement(exc: UnexpectedInput, text: str) -> str:
