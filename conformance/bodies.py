@@ -220,11 +220,17 @@ def _expected_names(exc: UnexpectedInput) -> str:
 
 
 def _found(text: str, exc: UnexpectedInput) -> str:
+    """What stood where the grammar failed: up to the end of that field, so
+    that a value is quoted whole (a redactor can only hide a secret it sees
+    whole), at most 120 characters."""
     if isinstance(exc, UnexpectedEOF) or exc.pos_in_stream is None:
         return "the end of the body"
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
         return "the end of the body"
-    return repr(text[exc.pos_in_stream :][:24])
+    start = text.rfind(" | ", 0, exc.pos_in_stream + 1)
+    start = 0 if start < 0 else start + 3
+    end = text.find(" | ", exc.pos_in_stream + 1)
+    return repr(text[start : end if end >= 0 else len(text)][:120])
 
 
 def validate_plain(body: bytes | str) -> BodyVerdict:

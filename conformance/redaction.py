@@ -9,6 +9,7 @@ recognise it (``03db…0eb4``) without giving it away.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
@@ -28,6 +29,8 @@ def mask_key(key: str) -> str:
 def _spellings(secret: str) -> set[str]:
     """A secret as it may appear on the wire: raw, URL-, form- and XML-encoded."""
     forms = {secret, quote(secret, safe=""), quote_plus(secret), _xml_escape(secret)}
+    # As a JSON string holds it, with and without \u escapes.
+    forms |= {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
     forms.add(quote(secret, safe="").lower())
     return {f for f in forms if f}
 

@@ -71,9 +71,17 @@ def run_server_suite(
     checks = selected_checks(config.requirements, live=config.max_rotations is not None)
     started = time.perf_counter()
     blocked: set[str] = set()
+    down: str | None = None  # once the target stops answering, nothing more is sent
     try:
         for n, spec in enumerate(checks, 1):
-            outcome = _run_one(ctx, spec, blocked)
+            if down is not None:
+                for rid in spec.requirement_ids:
+                    result.record_error(rid, f"{spec.name}: not run, {down}")
+                outcome = "error"
+            else:
+                outcome = _run_one(ctx, spec, blocked)
+                if outcome == "error" and ctx.target_error is not None:
+                    down = f"the target stopped answering ({ctx.target_error})"
             if progress is not None:
                 progress(n, len(checks), spec.name, outcome)
     finally:
@@ -117,6 +125,7 @@ def _run_one(ctx: ServerContext, spec: CheckSpec, blocked: set[str]) -> str:
                     blocked.add(rid)
             return "blocked"
         except TargetError as exc:
+            ctx.target_error = str(exc)
             for rid in spec.requirement_ids:
                 ctx.result.record_error(rid, f"{spec.name}: {exc}")
             return "error"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from conformance.redaction import Redactor
 from conformance.results import Failure, HttpMessage, RunResult
 from conformance.wire import RequestSpec, WireRequest, build, curl_command
 
+MAX_BODY = 1024 * 1024  # a response larger than this is the target's fault: ERROR
 _MEDIA_ALIASES = {Format.XML: {"application/xml", "text/xml"}}
 
 
@@ -89,6 +91,7 @@ class ServerContext:
     max_rotations: int | None = None  # live runs: stop before the key is rotated more often
     rotations: int = 0
     recorder: Callable[[Exchange], None] | None = None
+    target_error: str | None = None  # set when the target stops answering
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)  # noqa: S311 (reproducible cases, not secrets)
@@ -137,13 +140,8 @@ class ServerContext:
         if spec.chunked:
             content = iter([wire.body[: len(wire.body) // 2], wire.body[len(wire.body) // 2 :]])
         self.result.cases += 1
-        try:
-            response = self.client.request(
-                wire.method, wire.url, headers=list(wire.headers), content=content
-            )
-        except httpx.HTTPError as exc:
-            raise TargetError(f"{type(exc).__name__} talking to {self.base_url}") from None
-        exchange = Exchange(spec, wire, response.status_code, response.headers, response.content)
+        status, headers, body = self.fetch(wire, content)
+        exchange = Exchange(spec, wire, status, headers, body)
         self.judge(exchange, fmt, format_rule, account)
         if self.recorder is not None:
             self.recorder(exchange)
@@ -155,6 +153,28 @@ class ServerContext:
         elif self._may_have_rotated(exchange):
             account.api_key = None  # lost track: key checks are blocked until a new key is read
         return exchange
+
+    def fetch(
+        self, wire: WireRequest, content: bytes | Iterator[bytes] | None = None
+    ) -> tuple[int, httpx.Headers, bytes]:
+        """One exchange, bounded as a whole: ``timeout`` for the complete answer
+        (a server that drips bytes trips no per-read timeout) and MAX_BODY bytes."""
+        deadline = time.monotonic() + self.timeout
+        body = bytearray()
+        try:
+            with self.client.stream(
+                wire.method, wire.url, headers=list(wire.headers),
+                content=wire.body if content is None else content,
+            ) as response:  # fmt: skip
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BODY:
+                        raise TargetError(f"{self.base_url} sent a body over {MAX_BODY} bytes")
+                    if time.monotonic() > deadline:
+                        raise TargetError(f"no complete answer from {self.base_url} in time")
+        except httpx.HTTPError as exc:
+            raise TargetError(f"{type(exc).__name__} talking to {self.base_url}") from None
+        return response.status_code, response.headers, bytes(body)
 
     def _could_rotate(self, spec: RequestSpec) -> bool:
         """Whether a correct server would regenerate a key for this request."""
