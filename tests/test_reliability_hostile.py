@@ -205,17 +205,7 @@ def test_check_server_ends_within_its_timeout_against_stalling_servers(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name",
-    [
-        "echo",
-        pytest.param("echo-as-key", marks=pytest.mark.xfail(
-            strict=False,
-            reason="intermittent: a password echoed where the key belongs still leaks in "
-            "some runs; not yet traced (see the closing note of issue 7)",
-        )),
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize("name", ["echo", "echo-as-key"])
 def test_check_server_never_repeats_an_echoed_password(tmp_path: Path, name: str) -> None:
     result = _suite(name, tmp_path)
     assert result["exit"] == 1

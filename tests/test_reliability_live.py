@@ -130,12 +130,10 @@ def test_kill_after_every_rotation_of_a_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="RK-ROT-005's burst takes keys without writing them to the key file; "
-    "in live mode it should be skipped (see the issue 7 report)",
-)
 def test_kill_during_the_concurrent_rotation_check(tmp_path: Path) -> None:
+    # RK-ROT-005 regenerates from 8 threads at once, so its keys cannot reach
+    # the key file in order: a live run must skip it (then it rotates nothing
+    # and there is no kill point), or keep the file current at every one.
     with server(tmp_path, [(USER, PASSWORD)]) as proc:
         problems = every_kill_point(proc, tmp_path, concurrent=True)
     failing = {n: p for n, p in problems.items() if p}

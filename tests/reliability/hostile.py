@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from urllib.parse import unquote_plus
 from xml.sax.saxutils import escape
 
+from tests.reliability.proxy import read_request
+
 LIFETIME = 60.0
 ENDLESS_BYTES = 64 << 20  # what an "endless" body sends at most, so a test cannot eat the RAM
 
@@ -137,23 +139,21 @@ BEHAVIOURS: dict[str, Behaviour] = {
 }
 
 
-def _read_request(sock: socket.socket, deadline: float) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data and time.monotonic() < deadline:
-        chunk = sock.recv(65536)
-        if not chunk:
+def _read_request(sock: socket.socket) -> bytes:
+    """The request's head and its whole body (a chunked one de-chunked)."""
+    raw = read_request(sock, bytearray()) or b""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" not in head.lower():
+        return raw
+    plain = bytearray()
+    while body:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
             break
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    for line in head.lower().split(b"\r\n"):
-        if line.startswith(b"content-length:"):
-            wanted = int(line.split(b":")[1])
-            while len(body) < wanted and time.monotonic() < deadline:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                body += chunk
-    return head + b"\r\n\r\n" + body
+        plain += body[:size]
+        body = body[size + 2 :]
+    return head + b"\r\n\r\n" + bytes(plain)
 
 
 @dataclass
@@ -178,7 +178,7 @@ def hostile_server(name: str) -> Iterator[Target]:
     def handle(sock: socket.socket) -> None:
         sock.settimeout(LIFETIME)
         try:
-            request = _read_request(sock, time.monotonic() + 10)
+            request = _read_request(sock)
             behaviour(sock, request, stop)
         except OSError:
             pass
