@@ -58,4 +58,7 @@ def print_summary(result: RunResult, redactor: Redactor, what: str = "requests")
     counts = {s: sum(r.status is s for r in result.requirements.values()) for s in Status}
     tally = ", ".join(f"{n} {WORDS[s].lower()}" for s, n in counts.items() if n)
     print(f"\n{result.cases} {what}, seed {result.seed}: {tally}")
-    print(f"Verdict: {result.verdict.upper()}{' (strict)' if result.strict else ''}")
+    # ERROR when nothing failed but the kit or the target broke (exit 2): a run
+    # that could not judge must not read as a pass.
+    verdict = "ERROR" if result.exit_code() == 2 else result.verdict.upper()
+    print(f"Verdict: {verdict}{' (strict)' if result.strict else ''}")

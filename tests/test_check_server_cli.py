@@ -82,6 +82,7 @@ def test_unreachable_target_is_an_error_not_a_failure(tmp_path: Path) -> None:
     run = regenkey("check-server", "--base-url", url, "--user-id", "u", "--report-dir",
                    str(tmp_path), env={"REGENKEY_PASSWORD": "secret-pass"})  # fmt: skip
     assert run.returncode == 2, run.stdout[-2000:]
+    assert "Verdict: ERROR" in run.stdout
     statuses = {
         r["status"] for r in json.loads((tmp_path / "report.json").read_text())["requirements"]
     }
