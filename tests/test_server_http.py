@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,6 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 
 from conformance import (
     ENDPOINT_PATH,
@@ -36,36 +33,14 @@ from conformance import (
     spec_text,
     validate_body,
 )
+from conformance.loopback import serving
 from reference_impl.server import MemoryStore, SqliteStore, Store, build_app
 from reference_impl.server import app as app_module
 from reference_impl.server import requests as requests_module
-from reference_impl.server.run import bind
 
 PASSWORD = "p a+s&s=w%41rd-ünï"
 SECRETS = (PASSWORD, quote(PASSWORD, safe=""), quote_plus(PASSWORD))
 ALL_ENCODINGS = [Encoding.QUERY, Encoding.FORM, Encoding.MULTIPART, Encoding.XML]
-
-
-@contextmanager
-def running(app: Starlette) -> Iterator[str]:
-    """Serve ``app`` with uvicorn in a thread on an ephemeral loopback port."""
-    sock = bind("127.0.0.1", 0)
-    config = uvicorn.Config(
-        app, access_log=False, log_config=None, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @dataclass
@@ -109,7 +84,7 @@ class Server:
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     store = MemoryStore()
-    with running(build_app(store)) as url, httpx.Client(timeout=10) as client:
+    with serving(build_app(store)) as url, httpx.Client(timeout=10) as client:
         yield Server(url, store, client)
 
 
@@ -378,7 +353,7 @@ def test_ten_megabyte_body_gets_413_quickly(server: Server) -> None:
 def test_body_limit_is_configurable() -> None:
     store = MemoryStore()
     store.add_account("alice", PASSWORD)
-    with running(build_app(store, max_body=128)) as url:
+    with serving(build_app(store, max_body=128)) as url:
         form = {"userId": "alice", "password": PASSWORD}
         assert httpx.post(url + ENDPOINT_PATH, data=form).status_code == 200
         assert httpx.post(url + ENDPOINT_PATH, data={**form, "pad": "x" * 128}).status_code == 413
@@ -440,7 +415,7 @@ class BrokenStore(MemoryStore):
 def test_a_failing_store_gets_a_plain_500_envelope() -> None:
     store = BrokenStore()
     store.add_account("alice", PASSWORD)
-    with running(build_app(store)) as url:
+    with serving(build_app(store)) as url:
         form = {"userId": "alice", "password": PASSWORD, "format": "json"}
         response = httpx.post(url + ENDPOINT_PATH, data=form)
         assert refused(response, status=500).reason == "internal error"
@@ -451,7 +426,7 @@ def test_a_failing_store_gets_a_plain_500_envelope() -> None:
 
 
 def test_concurrent_regenerations_leave_one_returned_key(tmp_path: Path) -> None:
-    with SqliteStore(tmp_path / "keys.db") as store, running(build_app(store)) as url:
+    with SqliteStore(tmp_path / "keys.db") as store, serving(build_app(store)) as url:
         store.add_account("alice", PASSWORD)
         form = {"userId": "alice", "password": PASSWORD, "format": "json"}
         with httpx.Client(timeout=30) as client:
