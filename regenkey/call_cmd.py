@@ -13,15 +13,6 @@ import json
 import os
 import sys
 
-from conformance import mask_key
-from reference_impl.client import (
-    ApiError,
-    ProtocolError,
-    RegenkeyClientError,
-    TransportError,
-    regenerate_api_key,
-)
-
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -70,6 +61,15 @@ def _settings(args: argparse.Namespace) -> dict[str, str | None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from conformance import mask_key
+    from reference_impl.client import (
+        ApiError,
+        ProtocolError,
+        RegenkeyClientError,
+        TransportError,
+        regenerate_api_key,
+    )
+
     s = _settings(args)
     if not s["base_url"]:
         print("regenkey call: --base-url (or REGENKEY_BASE_URL) is required", file=sys.stderr)

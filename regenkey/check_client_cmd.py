@@ -15,11 +15,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from conformance import Redactor
-from conformance.registry import CheckSpec
-from conformance.reports import write_reports
-from regenkey.terminal import new_seed, print_summary, progress_printer, report_dir, unknown_ids
+if TYPE_CHECKING:  # the kit loads in run(), so that `regenkey --help` stays quick
+    from conformance.registry import CheckSpec
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,6 +54,8 @@ def _list(checks: list[CheckSpec]) -> int:
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
+    from regenkey.terminal import unknown_ids
+
     if unknown_ids(args.req):
         return unknown_ids(args.req)
     if not args.command:
@@ -67,8 +68,10 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Imported here: every `regenkey` command (the reference client too) stays fast.
+    from conformance import Redactor
     from conformance.client_suite.runner import ClientSuiteConfig, run_client_suite, selected_checks
+    from conformance.reports import write_reports
+    from regenkey.terminal import new_seed, print_summary, progress_printer, report_dir
 
     requirements = frozenset(args.req) if args.req else None
     if args.list:

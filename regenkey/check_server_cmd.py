@@ -12,18 +12,12 @@ import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from conformance import Redactor
-from conformance.loopback import serving
-from conformance.recording import Recorder
-from conformance.registry import CheckSpec
-from conformance.reports import write_reports
-from conformance.runner import ServerSuiteConfig, run_server_suite, selected_checks
-from reference_impl.server import MemoryStore, build_app
-from regenkey.embedded import throwaway_accounts
-from regenkey.keyfile import KeyFile
-from regenkey.terminal import new_seed, print_summary, progress_printer, report_dir, unknown_ids
+if TYPE_CHECKING:  # the kit loads in run(), so that `regenkey --help` stays quick
+    from conformance.registry import CheckSpec
+    from conformance.runner import ServerSuiteConfig
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,6 +77,8 @@ def _is_loopback(url: str) -> bool:
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
+    from regenkey.terminal import unknown_ids
+
     if unknown_ids(args.req):
         return unknown_ids(args.req)
     if args.max_examples < 1:
@@ -106,6 +102,16 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from conformance import Redactor
+    from conformance.loopback import serving
+    from conformance.recording import Recorder
+    from conformance.reports import write_reports
+    from conformance.runner import ServerSuiteConfig, run_server_suite, selected_checks
+    from reference_impl.server import MemoryStore, build_app
+    from regenkey.embedded import throwaway_accounts
+    from regenkey.keyfile import KeyFile
+    from regenkey.terminal import new_seed, print_summary, progress_printer, report_dir
+
     args.password = args.password or os.environ.get("REGENKEY_PASSWORD")
     args.api_key = args.api_key or os.environ.get("REGENKEY_API_KEY")
     requirements = frozenset(args.req) if args.req else None
@@ -155,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_plan(config: ServerSuiteConfig, key_file: Path) -> None:
+    from conformance.runner import selected_checks
+
     checks = selected_checks(config.requirements, live=True)
     print(
         f"LIVE RUN against {config.base_url}: the key of {config.user_id!r} will be "

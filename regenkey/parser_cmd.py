@@ -19,11 +19,10 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance import Format, Redactor, catalogue, validate_body
-from conformance.reports import format_failure, write_reports
-from conformance.results import RunResult, Status
+if TYPE_CHECKING:  # the kit loads when a command runs, so that `regenkey --help` stays quick
+    from conformance.results import RunResult
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,6 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def answer(line: bytes) -> dict[str, Any]:
     """The answer to one protocol request line."""
+    from conformance import Format, validate_body
     from conformance.vector_suite import decode_body
 
     n = None
@@ -82,6 +82,8 @@ def run_parse(_args: argparse.Namespace) -> int:
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
+    from conformance import catalogue
+
     known = {r.id for r in catalogue()}
     unknown = [r for r in args.req or [] if r not in known]
     if unknown:
@@ -93,12 +95,10 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-_WORDS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NON_STRICT: "NON-STRICT",
-          Status.SKIP: "SKIP", Status.ERROR: "ERROR"}  # fmt: skip
-
-
 def run_check(args: argparse.Namespace) -> int:
+    from conformance import Redactor
     from conformance.parser_suite import ParserSuiteConfig, run_parser_suite
+    from conformance.reports import write_reports
 
     problem = _usage_problem(args)
     if problem:
@@ -120,6 +120,11 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _print_summary(result: RunResult) -> None:
+    from conformance.reports import format_failure
+    from conformance.results import Status
+
+    words = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NON_STRICT: "NON-STRICT",
+             Status.SKIP: "SKIP", Status.ERROR: "ERROR"}  # fmt: skip
     for req in result.ordered():
         for failure in req.failures[:3]:
             print(format_failure(failure, req.level))
@@ -130,6 +135,6 @@ def _print_summary(result: RunResult) -> None:
         note = f" ({req.checks_run} vectors)" if req.checks_run else ""
         if req.status is Status.ERROR and req.errors:
             note = f" ({req.errors[0]})"
-        print(f"  {_WORDS[req.status]:<10} {req.id} [{req.level}] {req.title}{note}")
+        print(f"  {words[req.status]:<10} {req.id} [{req.level}] {req.title}{note}")
     print(f"\n{result.cases} vectors answered")
     print(f"Verdict: {result.verdict.upper()}{' (strict)' if result.strict else ''}")

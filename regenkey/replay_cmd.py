@@ -6,10 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from conformance import Redactor
-from conformance.recording import FILE, replay
-from conformance.reports import format_failure, write_reports
-
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
@@ -25,6 +21,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from conformance import Redactor
+    from conformance.recording import FILE, replay
+    from conformance.reports import format_failure, write_reports
+
     if not (args.directory / FILE).is_file():
         print(f"regenkey replay: no {FILE} in {args.directory}", file=sys.stderr)
         return 2

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from conformance import Level, catalogue
-from conformance.selfcheck import run_self_checks
 from regenkey import check_server_cmd
 
 
@@ -20,6 +18,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from conformance import Level, catalogue
+    from conformance.selfcheck import run_self_checks
+
     reqs = catalogue()
     counts = {level: sum(1 for r in reqs if r.level is level) for level in Level}
     summary = ", ".join(f"{n} {level}" for level, n in counts.items())

@@ -6,18 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from reference_impl.server import (
-    DEFAULT_MAX_BODY,
-    MemoryStore,
-    SqliteStore,
-    Store,
-    accounts_from_env,
-    accounts_from_file,
-    load_accounts,
-    parse_account_spec,
-    serve,
-)
-
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
@@ -34,11 +22,26 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     where.add_argument("--memory", action="store_true", help="keep everything in memory")
     p.add_argument("--account", action="append", default=[], metavar="USER:PASSWORD")
     p.add_argument("--accounts-file", type=Path)
-    p.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, help="bytes (default 64 KiB)")
+    p.add_argument("--max-body", type=int, help="bytes (default 64 KiB)")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from reference_impl.server import (
+        DEFAULT_MAX_BODY,
+        MemoryStore,
+        SqliteStore,
+        Store,
+        accounts_from_env,
+        accounts_from_file,
+        load_accounts,
+        parse_account_spec,
+        serve,
+    )
+
+    if args.max_body is not None and args.max_body < 1:
+        print("regenkey serve: --max-body must be at least 1 byte", file=sys.stderr)
+        return 2
     try:
         accounts = [parse_account_spec(a) for a in args.account]
         if args.accounts_file is not None:
@@ -50,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     store: Store = MemoryStore() if args.memory else SqliteStore(args.db)
     try:
         load_accounts(store, accounts)
-        serve(args.host, args.port, store, max_body=args.max_body)
+        max_body = DEFAULT_MAX_BODY if args.max_body is None else args.max_body
+        serve(args.host, args.port, store, max_body=max_body)
     except OSError as exc:
         print(f"regenkey serve: cannot listen on {args.host}:{args.port} ({exc.strerror})",
               file=sys.stderr)  # fmt: skip

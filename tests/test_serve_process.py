@@ -124,3 +124,20 @@ def test_call_cli_masks_the_key_and_uses_exit_codes(server: str) -> None:
     )  # fmt: skip
     assert dead.returncode == 2 and "cannot connect" in dead.stderr
     assert "Traceback" not in masked.stderr + shown.stderr + refused.stderr + dead.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-body", "0"], "--max-body must be at least 1"),
+        (["--account", "no-colon"], "USER:PASSWORD"),
+    ],
+)
+def test_serve_usage_errors_exit_2_without_a_traceback(args: list[str], message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "regenkey.cli", "serve", "--memory", "--port", "0", *args],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
