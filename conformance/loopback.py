@@ -26,7 +26,10 @@ def serving(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="critical", access_log=False, lifespan="off")
+    # h11, named (uvicorn would pick httptools when installed): it hands every
+    # method and every header as sent to the app, which is what a test double
+    # and a conformance server need; regenkey serve picks its own.
+    config = uvicorn.Config(app, log_level="critical", access_log=False, lifespan="off", http="h11")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()

@@ -103,12 +103,9 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from conformance import Redactor
-    from conformance.loopback import serving
     from conformance.recording import Recorder
     from conformance.reports import write_reports
     from conformance.runner import ServerSuiteConfig, run_server_suite, selected_checks
-    from reference_impl.server import MemoryStore, build_app
-    from regenkey.embedded import throwaway_accounts
     from regenkey.keyfile import KeyFile
     from regenkey.terminal import new_seed, print_summary, progress_printer, report_dir
 
@@ -127,6 +124,11 @@ def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         tricky = None
         if args.base_url is None:
+            # Only the embedded run needs the reference server (and uvicorn).
+            from conformance.loopback import serving
+            from reference_impl.server import MemoryStore, build_app
+            from regenkey.embedded import throwaway_accounts
+
             account, tricky = throwaway_accounts()
             store = MemoryStore()
             for each in (account, tricky):

@@ -141,3 +141,21 @@ def test_serve_usage_errors_exit_2_without_a_traceback(args: list[str], message:
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("method", ["FOO", "PUT", "HEAD"])
+def test_serve_refuses_every_other_method_with_405_and_allow(server: str, method: str) -> None:
+    """llhttp (the fast parser regenkey serve runs) rejects methods it does not
+    know before the app sees them; the server still answers 405 (RK-HTTP-008)."""
+    import httpx
+
+    before = regenerate_api_key(server, user_id=USER, password=PASSWORD).api_key
+    response = httpx.request(method, server + "/SMSApi/rest/regenerateAPIKey",
+                             params={"userId": USER, "password": PASSWORD}, timeout=10)  # fmt: skip
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    if method != "HEAD":
+        verdict = validate_body(response.content, Format.PLAIN)
+        assert verdict.record is not None and verdict.record.status_code == "405"
+    # Nothing was rotated: the key from before still works.
+    assert regenerate_api_key(server, api_key=before).api_key != before

@@ -6,6 +6,7 @@ import re
 import sqlite3
 import stat
 import threading
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +21,7 @@ from reference_impl.server import (
     accounts_from_file,
     key_digest,
     load_accounts,
+    new_key,
     parse_account_spec,
 )
 
@@ -198,3 +200,15 @@ def test_accounts_from_file_and_load(tmp_path: Path) -> None:
     assert load_accounts(store, accounts) == 2
     assert store.authenticate_credentials("carol", "c:d") == "carol"
     assert store.authenticate_credentials("alice", PASSWORD) == "alice"
+
+
+def test_new_keys_are_the_hex_of_random_version_4_uuids() -> None:
+    keys = [new_key() for _ in range(2000)]
+    assert len(set(keys)) == len(keys)
+    for key in keys:
+        parsed = uuid.UUID(hex=key)
+        assert parsed.hex == key  # 32 lower-case hex digits, nothing else
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    # Every other bit varies: no position but the version and variant is fixed.
+    for position in set(range(32)) - {12, 16}:
+        assert len({key[position] for key in keys}) == 16, position

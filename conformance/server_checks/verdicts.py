@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TypeVar
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -11,6 +12,9 @@ from hypothesis import strategies as st
 from conformance.server_context import Exchange, ServerContext
 
 T = TypeVar("T")
+
+#: Examples drawn per Hypothesis run by :func:`draws`: memory holds one batch.
+DRAW_BATCH = 500
 
 
 def _unjudgeable(ctx: ServerContext, rid: str, ex: Exchange) -> bool:
@@ -73,3 +77,15 @@ def draw(strategy: st.SearchStrategy[T], count: int, seed: int) -> list[T]:
 
     collect()
     return drawn[:count]
+
+
+def draws(strategy: st.SearchStrategy[T], count: int, seed: int,
+          batch: int = DRAW_BATCH) -> Iterator[T]:  # fmt: skip
+    """``count`` examples of ``strategy``, the same for the same seed, drawn
+    ``batch`` at a time (each batch its own Hypothesis run, seeded from
+    ``seed`` and its position) and yielded as they are used, so that a run of
+    10,000 cases holds no more of them in memory than a run of 500. The first
+    batch is :func:`draw` with ``seed`` itself."""
+    for start in range(0, count, batch):
+        batch_seed = seed if start == 0 else (seed * 1_000_003 + start) % 2**32
+        yield from draw(strategy, min(batch, count - start), batch_seed)

@@ -1,10 +1,11 @@
 """The reference server of /SMSApi/rest/regenerateAPIKey.
 
-``build_app(store)`` is the Starlette app; ``serve(host, port, store)`` runs it
+``build_app(store)`` is the ASGI app; ``serve(host, port, store)`` runs it
 with uvicorn; ``MemoryStore`` and ``SqliteStore`` keep the accounts and keys.
 """
 
-from reference_impl.server.app import ALLOW, LOGGER, OPENAPI_PATH, build_app
+from reference_impl.server.accesslog import LOGGER
+from reference_impl.server.app import ALLOW, OPENAPI_PATH, build_app
 from reference_impl.server.requests import DEFAULT_MAX_BODY, Params, Problem, Refused
 from reference_impl.server.run import (
     ACCOUNTS_ENV,

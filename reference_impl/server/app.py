@@ -1,4 +1,4 @@
-"""The reference server: a Starlette app for /SMSApi/rest/regenerateAPIKey.
+"""The reference server: an ASGI app for /SMSApi/rest/regenerateAPIKey.
 
 Behaviour chosen where the spec leaves a choice (see spec/requirements.yaml):
 
@@ -17,29 +17,27 @@ Behaviour chosen where the spec leaves a choice (see spec/requirements.yaml):
 * Client input never causes a 5xx: everything that reads the request turns
   its failures into an error envelope with statusCode "400" (or "415").
 
-Each request is logged as one line to the ``regenkey.server`` logger, e.g.
-``POST /SMSApi/rest/regenerateAPIKey 200 json auth=credentials result=success
-1.2ms``: never the query string, a password or a key.
+It is written against ASGI itself, without a framework: it has two routes,
+and a framework's layers (routing, middleware, request and response objects)
+would cost more than everything the endpoint does (docs/BENCHMARKS.md). An
+answer is built whole before its first byte is sent, so a failure anywhere
+becomes a complete 500 envelope, never half a response.
+
+Each request is logged as one line (:mod:`reference_impl.server.accesslog`),
+e.g. ``POST /SMSApi/rest/regenerateAPIKey 200 json auth=credentials
+result=success 1.2ms``: never the query string, a password or a key.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from urllib.parse import quote
+from dataclasses import dataclass, field
 
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route, request_response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from conformance import ENDPOINT_PATH, MEDIA_TYPES, Format, Record, render, spec_text
+from conformance import ENDPOINT_PATH, MEDIA_TYPES, Format, Record, render, spec_bytes
+from reference_impl.server.accesslog import LOGGER, Note, Sink, access_line, to_logger
 from reference_impl.server.requests import (
     DEFAULT_MAX_BODY,
     UNREADABLE,
@@ -50,7 +48,6 @@ from reference_impl.server.requests import (
 )
 from reference_impl.server.store import Store
 
-LOGGER = logging.getLogger("regenkey.server")
 ALLOW = "GET, POST"
 OPENAPI_PATH = "/openapi.yaml"
 
@@ -61,48 +58,47 @@ NOT_FOUND = Problem("not-found", "404", "not found", 404)
 NOT_ALLOWED = Problem("method-not-allowed", "405", "method not allowed", 405)
 INTERNAL = Problem("internal-error", "500", "internal error", 500)
 
-_NOTE = "regenkey.note"
+Headers = list[tuple[bytes, bytes]]
+
+_CONTENT_TYPES = {fmt: f"{MEDIA_TYPES[fmt]}; charset=utf-8".encode() for fmt in Format}
+_NO_STORE = (b"cache-control", b"no-store")
+_ALLOW_ENDPOINT = [(b"allow", ALLOW.encode())]
+_ALLOW_OPENAPI = [(b"allow", b"GET, HEAD")]
 
 
-@dataclass
-class _Note:
-    """What the access log says about a request, filled in as it is handled."""
+@dataclass(frozen=True)
+class Answer:
+    """A whole HTTP response: status, headers (lower-case names), body."""
 
-    format: str = "plain"
-    auth: str = "none"
-    result: str = "-"
+    status: int
+    body: bytes
+    headers: Headers = field(default_factory=list)
 
 
-def _note(scope: Scope) -> _Note:
-    note = scope.get(_NOTE)
-    return note if isinstance(note, _Note) else _Note()
+def _answer(status: int, body: bytes, content_type: bytes, extra: Headers) -> Answer:
+    length = (b"content-length", str(len(body)).encode())
+    return Answer(status, body, [length, (b"content-type", content_type), *extra])
 
 
 def envelope(
-    record: Record, fmt: Format, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
+    record: Record, fmt: Format, status: int = 200, extra: Headers | None = None
+) -> Answer:
     """``record`` rendered in ``fmt``, labelled with the format's media type."""
-    return Response(
-        render(record, fmt),
-        status_code=status,
-        media_type=f"{MEDIA_TYPES[fmt]}; charset=utf-8",
-        headers={"Cache-Control": "no-store", **(headers or {})},
-    )
+    body = render(record, fmt).encode("utf-8")
+    return _answer(status, body, _CONTENT_TYPES[fmt], [_NO_STORE, *(extra or [])])
 
 
-def refusal(
-    problem: Problem, fmt: Format, scope: Scope, headers: dict[str, str] | None = None
-) -> Response:
+def refusal(problem: Problem, fmt: Format, note: Note, extra: Headers | None = None) -> Answer:
+    """The error envelope for ``problem`` (plain unless it is an HTTP 200 one)."""
     if problem.http_status != 200:
         fmt = Format.PLAIN
-    note = _note(scope)
     note.format, note.result = fmt.value, problem.label
     record = Record.error(problem.code, problem.reason)
-    return envelope(record, fmt, problem.http_status, headers)
+    return envelope(record, fmt, problem.http_status, extra)
 
 
 def authenticate_and_rotate(store: Store, params: Params) -> tuple[str, Problem | str]:
-    """``(auth mode, problem or new key)``; blocking, run in a worker thread."""
+    """``(auth mode, problem or new key)``; may block (see :func:`needs_thread`)."""
     if params.api_key:
         rotated = store.rotate_by_key(params.api_key)
         return "apiKey", BAD_KEY if rotated is None else rotated[1]
@@ -114,107 +110,101 @@ def authenticate_and_rotate(store: Store, params: Params) -> tuple[str, Problem 
     return "none", NO_AUTH
 
 
-class AccessLog:
-    """ASGI middleware: one log line per HTTP request, written when it ends."""
+def needs_thread(store: Store, params: Params) -> bool:
+    """Whether :func:`authenticate_and_rotate` may block the event loop here:
+    password hashing (PBKDF2, which releases the GIL) always may; key
+    operations only on a store that does I/O."""
+    if params.api_key:
+        return store.blocking
+    return bool(params.user_id and params.password)
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+
+class ReferenceApp:
+    """The ASGI app :func:`build_app` returns."""
+
+    def __init__(self, store: Store, max_body: int, access_log: Sink) -> None:
+        self.store = store
+        self.max_body = max_body
+        self.access_log = access_log
+        self._openapi = spec_bytes("openapi.yaml")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
             return
-        note = scope[_NOTE] = _Note()
-        status = 500
+        if scope["type"] != "http":
+            return  # no WebSocket here; the server closes the connection
         started = time.perf_counter()
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        note = Note()
         try:
-            await self.app(scope, receive, sending)
-        except BaseException:
-            note.result = "internal-error"
-            raise
+            answer = await self.answer(scope, receive, note)
+        except Exception as exc:  # a bug of ours: a whole 500, no traceback to the client
+            LOGGER.error("unhandled %s", type(exc).__name__)
+            answer = refusal(INTERNAL, Format.PLAIN, note)
+        try:
+            await send({"type": "http.response.start", "status": answer.status,
+                        "headers": answer.headers})  # fmt: skip
+            await send({"type": "http.response.body", "body": answer.body})
         finally:
-            elapsed = (time.perf_counter() - started) * 1000
-            path = quote(str(scope.get("path", ""))[:200], safe="/-._~!$'()*+,;=:@")
-            method = quote(str(scope.get("method", ""))[:20], safe="")
-            LOGGER.info(
-                "%s %s %d %s auth=%s result=%s %.1fms",
-                method, path, status, note.format, note.auth, note.result, elapsed,
-            )  # fmt: skip
+            self.access_log(access_line(scope, answer.status, note, started))
 
+    async def answer(self, scope: Scope, receive: Receive, note: Note) -> Answer:
+        path, method = scope["path"], scope["method"]
+        if path == ENDPOINT_PATH:
+            if method not in ("GET", "POST"):
+                return refusal(NOT_ALLOWED, Format.PLAIN, note, _ALLOW_ENDPOINT)
+            return await self.regenerate(scope, receive, note)
+        if path == OPENAPI_PATH:
+            if method not in ("GET", "HEAD"):
+                return refusal(NOT_ALLOWED, Format.PLAIN, note, _ALLOW_OPENAPI)
+            note.result = "openapi"
+            return _answer(200, self._openapi, b"application/yaml; charset=utf-8", [])
+        return refusal(NOT_FOUND, Format.PLAIN, note)
 
-class _AnyMethod:
-    """An ASGI endpoint that sees every method (a plain function Route gets
-    only GET and HEAD), so that the handler answers the others itself."""
-
-    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
-        self._app = request_response(handler)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._app(scope, receive, send)
-
-
-def build_app(store: Store, *, max_body: int = DEFAULT_MAX_BODY) -> Starlette:
-    """The reference server's ASGI app, backed by ``store``.
-
-    ``max_body`` caps request bodies (bytes); a larger one gets HTTP 413.
-    """
-    if max_body < 1:
-        raise ValueError("max_body must be positive")
-    openapi_text = spec_text("openapi.yaml")
-
-    async def regenerate(request: Request) -> Response:
-        scope = request.scope
-        if request.method not in ("GET", "POST"):
-            return refusal(NOT_ALLOWED, Format.PLAIN, scope, {"Allow": ALLOW})
+    async def regenerate(self, scope: Scope, receive: Receive, note: Note) -> Answer:
         try:
-            params = await read_params(request, max_body)
+            params = await read_params(scope, receive, self.max_body)
         except Refused as exc:
-            return refusal(exc.problem, exc.format, scope)
+            return refusal(exc.problem, exc.format, note)
         except Exception as exc:  # never a 5xx for client input
             LOGGER.warning("unreadable request (%s)", type(exc).__name__)
-            return refusal(UNREADABLE, Format.PLAIN, scope)
+            return refusal(UNREADABLE, Format.PLAIN, note)
+        store = self.store
         try:
-            auth, outcome = await run_in_threadpool(authenticate_and_rotate, store, params)
+            if needs_thread(store, params):
+                auth, outcome = await run_in_threadpool(authenticate_and_rotate, store, params)
+            else:
+                auth, outcome = authenticate_and_rotate(store, params)
         except Exception as exc:
             LOGGER.error("store failure (%s)", type(exc).__name__)
-            return refusal(INTERNAL, params.format, scope)
-        note = _note(scope)
+            return refusal(INTERNAL, params.format, note)
         note.auth = auth
         if isinstance(outcome, Problem):
-            return refusal(outcome, params.format, scope)
+            return refusal(outcome, params.format, note)
         note.format, note.result = params.format.value, "success"
         return envelope(Record.success(outcome), params.format)
 
-    async def openapi(request: Request) -> Response:
-        _note(request.scope).result = "openapi"
-        return Response(openapi_text, media_type="application/yaml; charset=utf-8")
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 400
-        problem = {404: NOT_FOUND, 405: NOT_ALLOWED}.get(status)
-        if problem is None:
-            problem = Problem("bad-request", "400", "bad request", 400)
-        headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
-        return refusal(problem, Format.PLAIN, request.scope, headers)
+async def _lifespan(receive: Receive, send: Send) -> None:
+    """Nothing to start or stop: acknowledge both."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
-    async def internal_error(request: Request, exc: Exception) -> Response:
-        LOGGER.error("unhandled %s", type(exc).__name__)
-        return refusal(INTERNAL, Format.PLAIN, request.scope)
 
-    app = Starlette(
-        routes=[
-            Route(ENDPOINT_PATH, _AnyMethod(regenerate)),
-            Route(OPENAPI_PATH, openapi, methods=["GET"]),
-        ],
-        middleware=[Middleware(AccessLog)],
-        exception_handlers={HTTPException: http_error, Exception: internal_error},
-    )
-    app.router.redirect_slashes = False
-    return app
+def build_app(
+    store: Store, *, max_body: int = DEFAULT_MAX_BODY, access_log: Sink = to_logger
+) -> ReferenceApp:
+    """The reference server's ASGI app, backed by ``store``.
+
+    ``max_body`` caps request bodies (bytes); a larger one gets HTTP 413.
+    ``access_log`` receives one line per request (default: the
+    ``regenkey.server`` logger; see :mod:`reference_impl.server.accesslog`).
+    """
+    if max_body < 1:
+        raise ValueError("max_body must be positive")
+    return ReferenceApp(store, max_body, access_log)

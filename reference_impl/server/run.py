@@ -14,6 +14,7 @@ the line, never its content.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -24,7 +25,9 @@ from typing import TextIO
 
 import uvicorn
 
-from reference_impl.server.app import LOGGER, build_app
+from reference_impl.server.accesslog import LOGGER, BufferedLines, to_logger
+from reference_impl.server.app import build_app
+from reference_impl.server.protocol import http_protocol
 from reference_impl.server.requests import DEFAULT_MAX_BODY
 from reference_impl.server.store import Store
 
@@ -152,20 +155,28 @@ def serve(
     Raises OSError when the address cannot be bound. The caller owns (and
     closes) ``store``.
     """
+    access_log = BufferedLines(sys.stderr) if log else to_logger
     if log:
         configure_logging()
     sock = bind(host, port)
     config = uvicorn.Config(
-        build_app(store, max_body=max_body),
+        build_app(store, max_body=max_body, access_log=access_log),
         access_log=False,
         log_config=None,
         log_level="warning",
         lifespan="off",
+        http=http_protocol(),
         server_header=False,
         timeout_graceful_shutdown=5,
     )
     server = _Server(config, host, announce or sys.stderr)
+    # Everything loaded so far (the spec, its validators, the libraries) lives
+    # as long as the process: keep it out of the garbage collector's scans.
+    gc.collect()
+    gc.freeze()
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
+        if isinstance(access_log, BufferedLines):
+            access_log.flush()
