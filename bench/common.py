@@ -32,7 +32,7 @@ HOST = "127.0.0.1"
 READY = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 PACKAGES = [
     "regenkey-kit", "schemathesis", "hypothesis", "jsonschema", "xmlschema", "lark",
-    "httpx", "starlette", "uvicorn", "h11", "jsonschema-rs",
+    "httpx", "starlette", "uvicorn", "h11", "httptools", "uvloop", "jsonschema-rs",
 ]  # fmt: skip
 
 
