@@ -154,6 +154,10 @@ def run(args: argparse.Namespace) -> int:
             args.max_rotations if args.live else None, recorder,
         )  # fmt: skip
         if args.live:
+            if key_file is not None:
+                for leftover in key_file.leftovers():
+                    print(f"WARNING: {leftover} was left by a run stopped while saving a "
+                          "key; it may hold the newest key (the kit never deletes it)")  # fmt: skip
             _print_plan(config, args.key_file)
         result = run_server_suite(config, redactor, progress_printer(redactor))
     print_summary(result, redactor, "requests")

@@ -204,3 +204,23 @@ def test_replay_rejudges_offline_and_reports_drift(tmp_path: Path) -> None:
     assert drifted.returncode == 1
     assert f"DRIFT exchange {n + 1}: recorded as valid, judged now as RK-JSON-002" in drifted.stdout
     assert regenkey("replay", str(tmp_path / "nothing")).returncode == 2
+
+
+def test_a_live_run_names_a_key_an_interrupted_run_left_behind(tmp_path: Path) -> None:
+    store = MemoryStore()
+    store.add_account(PLAIN_USER, CANARY_PASSWORD)
+    leftover = tmp_path / ".key.new-abc123"  # what a write killed before its rename leaves
+    leftover.write_text(CANARY_KEY + "\n")
+    unrelated = tmp_path / ".other.new-abc123"
+    unrelated.write_text("not this key file's\n")
+    with serving(build_app(store)) as url:
+        run = regenkey("check-server", "--base-url", url, "--user-id", PLAIN_USER, "--live",
+                       "--key-file", str(tmp_path / "key"), "--max-rotations", "1",
+                       "--report-dir", str(tmp_path / "r"),
+                       env={"REGENKEY_PASSWORD": CANARY_PASSWORD})  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:]
+    warning = run.stdout.index(f"WARNING: {leftover} was left by a run stopped")
+    assert warning < run.stdout.index("Plan (")  # said before anything is sent
+    assert str(unrelated) not in run.stdout
+    assert leftover.exists() and CANARY_KEY not in run.stdout  # kept, and its key not shown
+    assert not list(tmp_path.glob(".key.new-*"))[1:]  # the run's own writes left nothing
