@@ -1,12 +1,13 @@
 """The language-neutral test vectors: ``conformance/vectors/*.json``.
 
 Each file is a list of groups ``{description, requirements, tests}``; each
-test names its requirement ids, its input (a response body and its format, or
-a raw HTTP request a client sent) and what is expected of it (the record the
-body carries, or the ids it violates). ``vectors.schema.json`` is the
+test names its requirement ids, its input (a response body and its format, a
+raw HTTP request a client sent, or a transcript of exchanges) and what is
+expected of it (the record the body carries, or the ids it violates). ``vectors.schema.json`` is the
 schema of a file and ``VECTORS.md`` the reader's guide. This module loads
 them and gives the reference judgement of a request vector; the reference
-judgement of a body vector is :func:`conformance.bodies.validate_body`.
+judgement of a body vector is :func:`conformance.bodies.validate_body`, and
+of a transcript :func:`conformance.transcripts.judge_transcript`.
 """
 
 from __future__ import annotations
@@ -44,10 +45,11 @@ class Vector:
     raw_request: bytes | None = None
     given: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, str] | None = None
+    transcript: Mapping[str, Any] | None = None  # the input of a transcript vector
 
     @property
     def is_body(self) -> bool:
-        """A response body for a parser (else a request a client sent)."""
+        """A response body for a parser (else a request a client sent, or a transcript)."""
         return self.body is not None
 
     @property
@@ -108,6 +110,8 @@ def _vector(name: str, group: str, test: Mapping[str, Any]) -> Vector:
         "valid": bool(expect["valid"]),
         "violates": frozenset(expect.get("violates", ())),
     }
+    if "exchanges" in given:
+        return Vector(**common, transcript=given)
     if "raw_http_request" in given:
         return Vector(
             **common,
@@ -135,7 +139,11 @@ def body_vectors() -> list[Vector]:
 
 
 def request_vectors() -> list[Vector]:
-    return [v for v in load_vectors() if not v.is_body]
+    return [v for v in load_vectors() if v.raw_request is not None]
+
+
+def transcript_vectors() -> list[Vector]:
+    return [v for v in load_vectors() if v.transcript is not None]
 
 
 # --- request vectors: the reference judgement ------------------------------------

@@ -130,15 +130,10 @@ def test_check_docstrings_start_with_their_first_id() -> None:
 # --- vectors -----------------------------------------------------------------------
 
 # MUSTs about behaviour across requests (who may authenticate, what a request
-# rotates, which format answers): no body or request vector can hold them yet;
-# they await transcript vectors (a request/response sequence with a verdict).
-# This set may only shrink.
-BEHAVIOURAL_MUSTS_WITHOUT_VECTORS = {
-    "RK-AUTH-001", "RK-AUTH-004", "RK-AUTH-005", "RK-AUTH-006", "RK-AUTH-007",
-    "RK-AUTH-008", "RK-CLI-002", "RK-ERR-005", "RK-FMT-001", "RK-FMT-002", "RK-FMT-003",
-    "RK-FMT-004", "RK-HTTP-007", "RK-HTTP-010", "RK-ROT-001", "RK-ROT-002", "RK-ROT-003",
-    "RK-ROT-004", "RK-ROT-005", "RK-ROT-006", "RK-SAFE-001", "RK-SAFE-002",
-}  # fmt: skip
+# rotates, which format answers) are held by transcript vectors
+# (conformance/vectors/transcripts.json, judged by conformance/transcripts.py).
+# A MUST no vector holds yet would be listed here. This set may only shrink.
+BEHAVIOURAL_MUSTS_WITHOUT_VECTORS: set[str] = set()
 
 
 def _vector_ids() -> set[str]:
