@@ -58,6 +58,21 @@ def _rps(data: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _catches(data: dict[str, Any]) -> list[str]:
+    c = data["catches"]
+    if c is None:
+        return []
+    n = c["broken_servers"]
+    only = c["flagged_by_schemathesis_only"]
+    correct = "; both pass the correct server" if all(c["correct_server_passes"].values()) else (
+        "; a tool flagged the correct server")  # fmt: skip
+    return [_row(
+        f"Broken servers flagged (of {n}, one per server MUST){correct}",
+        f"{c['check_server_flagged']}", f"schemathesis run: {c['schemathesis_flagged']}",
+        "—", "no loss", _met(not only and all(c["correct_server_passes"].values())),
+    )]  # fmt: skip
+
+
 def _validation(data: dict[str, Any]) -> list[str]:
     rows = []
     for fmt, v in data["validation"]["formats"].items():
@@ -109,5 +124,5 @@ def markdown(data: dict[str, Any]) -> str:
         "| Measure | regenkey | Peer | Ratio | Target | Met |",
         "| --- | ---: | ---: | ---: | --- | --- |",
     ]
-    body = _suite(data) + _rps(data) + _validation(data) + _startup(data)
+    body = _suite(data) + _catches(data) + _rps(data) + _validation(data) + _startup(data)
     return "\n".join(head + body + _scaling(data)) + "\n"

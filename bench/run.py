@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import rps, suite, validation
+from bench import catches, rps, suite, validation
 from bench.common import ROOT, machine_info
 from bench.peers import prism_binary
 from bench.report import markdown
 
-SECTIONS = ("suite", "rps", "validation", "startup", "scaling")
+SECTIONS = ("suite", "catches", "rps", "validation", "startup", "scaling")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Sizes:
     warmup: float = 0.5
     peers: bool = True  # Prism, and the full `regenkey run`
     peer_phases: str | None = None  # schemathesis --phases (None: its defaults)
+    catch_limit: int | None = None  # broken servers in the catches section (None: all)
 
 
 # About 1,000 cases each in the suite comparison (check-server: 1.04 per
@@ -47,7 +48,11 @@ class Sizes:
 FULL = Sizes(repeats=3, kit_examples=800, peer_examples=430, connections=16, seconds=2.5,
              records=300, scaling=(1, 800, 9850))  # fmt: skip
 QUICK = Sizes(repeats=1, kit_examples=1, peer_examples=1, connections=2, seconds=0.2,
-              records=5, scaling=(), warmup=0.05, peers=False, peer_phases="fuzzing")  # fmt: skip
+              records=5, scaling=(), warmup=0.05, peers=False, peer_phases="fuzzing",
+              catch_limit=1)  # fmt: skip
+# What each tool catches: per broken server, check-server's default number of
+# examples and schemathesis with 20 (about 50 cases each).
+CATCH_EXAMPLES = (25, 20)
 
 
 def _timed(name: str, job: Any, timings: dict[str, float]) -> Any:
@@ -73,6 +78,7 @@ def run(sizes: Sizes, quick: bool, skip: set[str]) -> dict[str, Any]:
         "suite": lambda: suite.throughput(
             sizes.kit_examples, sizes.peer_examples, sizes.repeats, sizes.peer_phases
         ),
+        "catches": lambda: catches.compare(*CATCH_EXAMPLES, limit=sizes.catch_limit),
         "rps": lambda: rps.compare(
             sizes.connections, sizes.seconds, sizes.repeats, sizes.warmup, sizes.peers
         ),
@@ -95,6 +101,14 @@ def targets(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if data.get("suite"):
         out["suite_vs_schemathesis"] = _target(data["suite"]["ratio"], 3.0, above=True)
+    if data.get("catches"):
+        c = data["catches"]
+        missed = len(c["flagged_by_schemathesis_only"])
+        out["suite_catches_all_schemathesis_catches"] = {
+            "value": missed,
+            "target": 0,
+            "met": missed == 0 and all(c["correct_server_passes"].values()),
+        }
     if data.get("rps"):
         r = data["rps"]
         out["reference_vs_bare"] = _target(r["ratio_vs_bare"], 0.7, above=True)

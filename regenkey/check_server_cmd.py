@@ -48,6 +48,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=3,
         help="with --live: regenerate the key at most this often (default 3)",
     )
+    p.add_argument("--tricky-user-id", metavar="USER",
+                   help="a second account whose password needs URL-encoding (a space, +, &, =, "
+                        "%%), for RK-PARAM-002; not with --live")  # fmt: skip
+    p.add_argument("--tricky-password", help="its password, or REGENKEY_TRICKY_PASSWORD")
     p.add_argument("--record", type=Path, metavar="DIR",
                    help="save the exchanges, redacted, for `regenkey replay DIR`")  # fmt: skip
     p.set_defaults(handler=run)
@@ -89,6 +93,10 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         return f"--base-url must be an http(s) URL, not {args.base_url!r}"
     if not args.user_id or not args.password:
         return "--user-id and --password (or REGENKEY_PASSWORD) are required with --base-url"
+    if bool(args.tricky_user_id) != bool(args.tricky_password):
+        return "--tricky-user-id and --tricky-password (or REGENKEY_TRICKY_PASSWORD) go together"
+    if args.tricky_user_id and args.live:
+        return "--tricky-user-id is for sandbox servers: a live run rotates one account only"
     if not _is_loopback(args.base_url) and not args.live:
         return (
             "this run would regenerate (rotate) keys on a non-loopback server; "
@@ -111,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
     args.password = args.password or os.environ.get("REGENKEY_PASSWORD")
     args.api_key = args.api_key or os.environ.get("REGENKEY_API_KEY")
+    args.tricky_password = args.tricky_password or os.environ.get("REGENKEY_TRICKY_PASSWORD")
     requirements = frozenset(args.req) if args.req else None
     if args.list:
         return _list(selected_checks(requirements))
@@ -140,6 +149,10 @@ def run(args: argparse.Namespace) -> int:
             base_url, user_id, password, api_key = (
                 args.base_url, args.user_id, args.password, args.api_key,
             )  # fmt: skip
+            if args.tricky_user_id:
+                from regenkey.embedded import SandboxAccount
+
+                tricky = SandboxAccount(args.tricky_user_id, args.tricky_password)
             print(f"Judging {base_url}")
         key_file = KeyFile(args.key_file) if args.key_file else None
         recorder = None

@@ -35,6 +35,12 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     assert suite["check_server"]["regenerations_seen_by_server"]["median"] > 0
     assert "ratio" in suite
 
+    catches = data["catches"]
+    assert catches["broken_servers"] == 1 and len(catches["servers"]) == 2  # correct + 1 broken
+    assert catches["correct_server_passes"] == {"check_server": True, "schemathesis": True}
+    assert catches["servers"][1]["check_server"]["flagged"]  # the broken one is caught
+    assert catches["servers"][1]["check_server"]["failed_ids"] == catches["servers"][1]["breaks"]
+
     rps = data["rps"]
     assert rps["reference"]["key_chain"]["good"][0] > 0  # every request regenerated a key
     assert rps["reference"]["key_chain"]["bad"] == [0]
@@ -51,7 +57,12 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     assert startup["reference_server"]["idle_rss_mib"]["median"] > 0
 
     assert data["scaling"] and "cases_per_s" in data["scaling"][0]
-    assert {"suite_vs_schemathesis", "reference_vs_bare"} <= set(data["targets"])
+    assert {
+        "suite_vs_schemathesis",
+        "reference_vs_bare",
+        "suite_catches_all_schemathesis_catches",
+    } <= set(data["targets"])
 
     table = (tmp_path / "bench.md").read_text(encoding="utf-8")
     assert table.count("\n| ") > 10 and "schemathesis" in table and "Prism" in table
+    assert "Broken servers flagged" in table

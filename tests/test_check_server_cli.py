@@ -224,3 +224,30 @@ def test_a_live_run_names_a_key_an_interrupted_run_left_behind(tmp_path: Path) -
     assert str(unrelated) not in run.stdout
     assert leftover.exists() and CANARY_KEY not in run.stdout  # kept, and its key not shown
     assert not list(tmp_path.glob(".key.new-*"))[1:]  # the run's own writes left nothing
+
+
+def test_a_tricky_account_lets_an_external_run_judge_decoding(tmp_path: Path) -> None:
+    """Against an external server the kit has only the accounts it is given:
+    RK-PARAM-002 is skipped without one whose password needs encoding, and
+    judged with --tricky-user-id (its password never shown)."""
+    tricky = "Tr1cky pa+ss&w=rd%41ü"
+    store = MemoryStore()
+    store.add_account(PLAIN_USER, CANARY_PASSWORD)
+    store.add_account("tricky-user", tricky)
+    base = ["--user-id", PLAIN_USER, "--req", "RK-PARAM-002", "--report-dir"]
+    with serving(build_app(store)) as url:
+        alone = regenkey("check-server", "--base-url", url, *base, str(tmp_path / "a"),
+                         env={"REGENKEY_PASSWORD": CANARY_PASSWORD})  # fmt: skip
+        paired = regenkey("check-server", "--base-url", url, *base, str(tmp_path / "b"),
+                          "--tricky-user-id", "tricky-user",
+                          env={"REGENKEY_PASSWORD": CANARY_PASSWORD,
+                               "REGENKEY_TRICKY_PASSWORD": tricky})  # fmt: skip
+        half = regenkey("check-server", "--base-url", url, *base, str(tmp_path / "c"),
+                        "--tricky-user-id", "tricky-user",
+                        env={"REGENKEY_PASSWORD": CANARY_PASSWORD})  # fmt: skip
+    assert alone.returncode == 0
+    assert "no account with a password that needs encoding" in alone.stdout
+    assert paired.returncode == 0, paired.stdout[-2000:]
+    assert "PASS       RK-PARAM-002" in paired.stdout
+    assert tricky not in paired.stdout + paired.stderr
+    assert half.returncode == 2 and "go together" in half.stderr
