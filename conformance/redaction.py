@@ -5,6 +5,15 @@ recordings or exceptions. A :class:`Redactor` knows every secret of a run
 (the configured ones and every key the target hands out) and scrubs any
 text before it is written; :func:`mask_key` shows a key the way humans
 recognise it (``03db…0eb4``) without giving it away.
+
+A target may echo only part of a password (cut at a length limit, or split
+across fields). Any run of :data:`PARTIAL_RUN` or more consecutive characters
+of a password (in any of its spellings) is masked too, widened to the whole
+run the text shares with it. That may mask innocent text that happens to
+share eight characters with a password (a password ``password123`` masks the
+word ``password``): the kit errs on the side of hiding. Keys are exempt
+(their shape is masked whole instead), so that hundreds of keys handed out
+in a run cost nothing here.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ from urllib.parse import quote, quote_plus
 from xml.sax.saxutils import escape as _xml_escape
 
 REDACTED = "[REDACTED]"
+#: The shortest run of a password's characters that is masked on its own.
+PARTIAL_RUN = 8
 _KEY_SHAPE = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32}(?![0-9a-fA-F])")
 
 
@@ -35,6 +46,19 @@ def _spellings(secret: str) -> set[str]:
     return {f for f in forms if f}
 
 
+def _widest(text: str, start: int, end: int, spelling: str, at: int) -> tuple[int, int]:
+    """``text[start:end]`` is ``spelling[at:at + end - start]``: widen both ways
+    while the two go on agreeing."""
+    left, right = start, end
+    i = at
+    while left > 0 and i > 0 and text[left - 1] == spelling[i - 1]:
+        left, i = left - 1, i - 1
+    j = at + (end - start)
+    while right < len(text) and j < len(spelling) and text[right] == spelling[j]:
+        right, j = right + 1, j + 1
+    return left, right
+
+
 class Redactor:
     """Replaces every known secret, in every encoding, with ``[REDACTED]``.
 
@@ -44,18 +68,48 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = (), *, mask_all_keys: bool = True) -> None:
         self._secrets: set[str] = set()
+        self._runs: set[str] = set()  # password spellings long enough for partial runs
         self._mask_all_keys = mask_all_keys
         for secret in secrets:
             self.add(secret)
 
     def add(self, secret: str | None) -> None:
-        if secret:
-            self._secrets |= _spellings(secret)
+        if not secret:
+            return
+        spellings = _spellings(secret)
+        self._secrets |= spellings
+        if not _KEY_SHAPE.fullmatch(secret):
+            self._runs |= {s for s in spellings if len(s) > PARTIAL_RUN}
+
+    def _mask_runs(self, text: str) -> str:
+        """Mask every run of :data:`PARTIAL_RUN` or more characters shared with a
+        password spelling: each window of that length is looked for with
+        ``str.find`` (fast in C), then widened to the whole shared run."""
+        spans: list[tuple[int, int]] = []
+        for spelling in self._runs:
+            for at in range(len(spelling) - PARTIAL_RUN + 1):
+                window = spelling[at : at + PARTIAL_RUN]
+                found = text.find(window)
+                while found != -1:
+                    spans.append(_widest(text, found, found + PARTIAL_RUN, spelling, at))
+                    found = text.find(window, found + 1)
+        if not spans:
+            return text
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(spans):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        for start, end in reversed(merged):
+            text = text[:start] + REDACTED + text[end:]
+        return text
 
     def __call__(self, text: str) -> str:
         # Longest first, so that a secret containing another is replaced whole.
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, REDACTED)
+        text = self._mask_runs(text)
         if self._mask_all_keys:
             text = _KEY_SHAPE.sub(lambda m: mask_key(m.group(0)), text)
         return text
