@@ -68,7 +68,8 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = (), *, mask_all_keys: bool = True) -> None:
         self._secrets: set[str] = set()
-        self._runs: set[str] = set()  # password spellings long enough for partial runs
+        # Every PARTIAL_RUN-long window of a password spelling -> (spelling, offset).
+        self._windows: dict[str, list[tuple[str, int]]] = {}
         self._mask_all_keys = mask_all_keys
         for secret in secrets:
             self.add(secret)
@@ -79,29 +80,37 @@ class Redactor:
         spellings = _spellings(secret)
         self._secrets |= spellings
         if not _KEY_SHAPE.fullmatch(secret):
-            self._runs |= {s for s in spellings if len(s) > PARTIAL_RUN}
+            for spelling in spellings:
+                for at in range(len(spelling) - PARTIAL_RUN + 1):
+                    sources = self._windows.setdefault(spelling[at : at + PARTIAL_RUN], [])
+                    if (spelling, at) not in sources:
+                        sources.append((spelling, at))
 
     def _mask_runs(self, text: str) -> str:
         """Mask every run of :data:`PARTIAL_RUN` or more characters shared with a
-        password spelling: each window of that length is looked for with
-        ``str.find`` (fast in C), then widened to the whole shared run."""
-        spans: list[tuple[int, int]] = []
-        for spelling in self._runs:
-            for at in range(len(spelling) - PARTIAL_RUN + 1):
-                window = spelling[at : at + PARTIAL_RUN]
-                found = text.find(window)
-                while found != -1:
-                    spans.append(_widest(text, found, found + PARTIAL_RUN, spelling, at))
-                    found = text.find(window, found + 1)
-        if not spans:
+        password spelling: one pass over the text's windows of that length,
+        each looked up in a table of the passwords' windows, widened to the
+        whole shared run where one is found."""
+        windows = self._windows
+        if not windows:
             return text
-        merged: list[tuple[int, int]] = []
-        for start, end in sorted(spans):
-            if merged and start <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        spans: list[tuple[int, int]] = []
+        i, last = 0, len(text) - PARTIAL_RUN
+        while i <= last:
+            sources = windows.get(text[i : i + PARTIAL_RUN])
+            if sources is None:
+                i += 1
+                continue
+            start, end = i, i + PARTIAL_RUN
+            for spelling, at in sources:
+                left, right = _widest(text, i, i + PARTIAL_RUN, spelling, at)
+                start, end = min(start, left), max(end, right)
+            if spans and start <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
             else:
-                merged.append((start, end))
-        for start, end in reversed(merged):
+                spans.append((start, end))
+            i = end
+        for start, end in reversed(spans):
             text = text[:start] + REDACTED + text[end:]
         return text
 

@@ -117,3 +117,24 @@ def test_buffered_lines_outside_a_loop_write_at_once_and_survive_a_closed_stream
 def test_timestamp_is_what_logging_writes() -> None:
     assert timestamp(0.25).endswith(",250")
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}", timestamp())
+
+
+def test_the_app_acknowledges_lifespan_events_and_ignores_websockets() -> None:
+    """Served by a plain `uvicorn` (lifespan on), the app starts and stops cleanly."""
+    from reference_impl.server import MemoryStore, build_app
+
+    app = build_app(MemoryStore())
+    events = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return next(events)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    asyncio.run(app({"type": "lifespan"}, receive, send))  # type: ignore[arg-type]
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    sent.clear()
+    asyncio.run(app({"type": "websocket"}, receive, send))  # type: ignore[arg-type]
+    assert sent == []
