@@ -68,8 +68,10 @@ def compare(connections: int, seconds: float, repeats: int, warmup: float = 0.5,
             mock = stack.enter_context(server(prism_command(port), env(), url=url, timeout=120))
         for _ in range(repeats):
             runs["chain"].append(run_load(ref.port, _chains(ref.port, accounts), seconds, warmup))
-            runs["bare"].append(run_load(base.port, _constant(base.port, connections),
-                                         seconds, warmup))  # fmt: skip
+            # The same requests and the same client work as the reference
+            # server's: the constant answer carries a key, which the chain
+            # presents next time (the endpoint ignores it).
+            runs["bare"].append(run_load(base.port, _chains(base.port, accounts), seconds, warmup))
             if mock is not None:
                 runs["prism"].append(run_load(mock.port, _constant(mock.port, connections),
                                               seconds, warmup))  # fmt: skip

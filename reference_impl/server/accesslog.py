@@ -51,7 +51,7 @@ def _method(scope: Scope) -> str:
     return method if _PLAIN_METHOD.fullmatch(method) else quote(method[:20], safe="")
 
 
-@dataclass
+@dataclass(slots=True)
 class Note:
     """What the access log says about a request, filled in as it is handled."""
 

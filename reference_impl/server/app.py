@@ -66,7 +66,7 @@ _ALLOW_ENDPOINT = [(b"allow", ALLOW.encode())]
 _ALLOW_OPENAPI = [(b"allow", b"GET, HEAD")]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Answer:
     """A whole HTTP response: status, headers (lower-case names), body."""
 

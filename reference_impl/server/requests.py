@@ -81,7 +81,7 @@ class Refused(Exception):
         self.format = format
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Params:
     """What a request asks for. Secrets are kept out of ``repr``."""
 
@@ -242,7 +242,7 @@ def parse_body(content_type: str | None, body: bytes) -> Fields:
     raise Refused(UNSUPPORTED)
 
 
-@dataclass
+@dataclass(slots=True)
 class Head:
     """What the request's headers say, read in one pass over the raw list."""
 
