@@ -122,9 +122,8 @@ def run_check(args: argparse.Namespace) -> int:
 def _print_summary(result: RunResult) -> None:
     from conformance.reports import format_failure
     from conformance.results import Status
+    from regenkey.terminal import WORDS
 
-    words = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NON_STRICT: "NON-STRICT",
-             Status.SKIP: "SKIP", Status.ERROR: "ERROR"}  # fmt: skip
     for req in result.ordered():
         for failure in req.failures[:3]:
             print(format_failure(failure, req.level))
@@ -135,6 +134,6 @@ def _print_summary(result: RunResult) -> None:
         note = f" ({req.checks_run} vectors)" if req.checks_run else ""
         if req.status is Status.ERROR and req.errors:
             note = f" ({req.errors[0]})"
-        print(f"  {words[req.status]:<10} {req.id} [{req.level}] {req.title}{note}")
+        print(f"  {WORDS[req.status]:<10} {req.id} [{req.level}] {req.title}{note}")
     print(f"\n{result.cases} vectors answered")
     print(f"Verdict: {result.verdict.upper()}{' (strict)' if result.strict else ''}")

@@ -26,35 +26,31 @@ import sys
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from conformance import Format, Record, render
+from conformance import Format
+from reference_impl.server.accesslog import Note
+from reference_impl.server.app import ALLOW, NOT_ALLOWED, Answer, refusal
+from reference_impl.server.requests import Problem
 
-ALLOW = b"GET, POST"
 MAX_HEAD_BYTES = 16 * 1024  # uvicorn's h11_max_incomplete_event_size default
+HEAD_TOO_LARGE = Problem("head-too-large", "431", "request head too large", 431)
+_REASONS = {405: b"Method Not Allowed", 431: b"Request Header Fields Too Large"}
 
 
-def _refusal(status: bytes, code: str, reason: str, extra: bytes = b"") -> bytes:
-    body = render(Record.error(code, reason), Format.PLAIN).encode("utf-8")
-    return b"".join([
-        b"HTTP/1.1 " + status + b"\r\n",
-        extra,
-        b"content-type: text/plain; charset=utf-8\r\n",
-        b"cache-control: no-store\r\n",
-        b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
-        b"connection: close\r\n",
-        b"\r\n",
-        body,
-    ])  # fmt: skip
+def _raw(answer: Answer) -> bytes:
+    """``answer`` as bytes on the wire, the connection closed after it."""
+    head = [b"HTTP/1.1 %d %s\r\n" % (answer.status, _REASONS[answer.status])]
+    head += [name + b": " + value + b"\r\n" for name, value in answer.headers]
+    return b"".join([*head, b"connection: close\r\n\r\n", answer.body])
 
 
 def method_not_allowed() -> bytes:
-    """The whole 405 response: status line, headers, the plain error envelope."""
-    return _refusal(b"405 Method Not Allowed", "405", "method not allowed",
-                    b"allow: " + ALLOW + b"\r\n")  # fmt: skip
+    """The whole 405 response the app gives other methods (RK-HTTP-008)."""
+    return _raw(refusal(NOT_ALLOWED, Format.PLAIN, Note(), [(b"allow", ALLOW.encode())]))
 
 
 def head_too_large() -> bytes:
     """The whole 431 response for a request head over :data:`MAX_HEAD_BYTES`."""
-    return _refusal(b"431 Request Header Fields Too Large", "431", "request head too large")
+    return _raw(refusal(HEAD_TOO_LARGE, Format.PLAIN, Note()))
 
 
 class ExtensionMethodsAllowed(HttpToolsProtocol):
