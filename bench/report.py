@@ -52,7 +52,7 @@ def _rps(data: dict[str, Any]) -> list[str]:
         rows.append(_row("Reference server vs Prism mock", f"{chain:.0f}",
                          prism.get("skipped", "—"), "—", "≥ 2x", "skipped"))  # fmt: skip
     prism_text = f", Prism {r['ratio_vs_prism_credentials']:.2f}x" if "median" in prism else ""
-    rows.append(_row("Reference server, regenerations/s (userId/password: PBKDF2)", f"{creds:.0f}",
+    rows.append(_row("Reference server, regenerations/s (userId/password, cached)", f"{creds:.0f}",
                      f"bare Starlette: {bare:.0f}",
                      f"{r['ratio_vs_bare_credentials']:.2f}x{prism_text}", "—", "—"))  # fmt: skip
     return rows

@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reference_impl.server.connections import Limits
+    from reference_impl.server.passwords import PasswordCost
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +28,47 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--account", action="append", default=[], metavar="USER:PASSWORD")
     p.add_argument("--accounts-file", type=Path)
     p.add_argument("--max-body", type=int, help="bytes (default 64 KiB)")
+    p.add_argument(
+        "--password-cost",
+        default="modern",
+        metavar="COST",
+        help="how passwords are hashed: 'modern' (default; scrypt N=2^14 r=8 p=5), 'fast' "
+        "(for tests only: costs microseconds, never for real passwords) or scrypt:N:R:P",
+    )
+    p.add_argument(
+        "--head-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds a request's head and body may take to arrive (default 10)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=0,
+        metavar="N",
+        help="open connections at most; the connection idle longest is closed to make room "
+        "(default: sized from the file-descriptor limit)",
+    )
     p.set_defaults(handler=run)
+
+
+def _limits(args: argparse.Namespace) -> tuple[Limits, PasswordCost]:
+    """The connection limits and password cost the arguments ask for (ValueError if wrong)."""
+    from reference_impl.server.connections import Limits
+    from reference_impl.server.passwords import parse_cost
+
+    if args.max_body is not None and args.max_body < 1:
+        raise ValueError("--max-body must be at least 1 byte")
+    if args.max_connections < 0:
+        raise ValueError("--max-connections must be at least 1 (0: the default)")
+    if not 0 < args.head_timeout <= 3600:
+        raise ValueError("--head-timeout must be more than 0 and at most 3600 seconds")
+    try:
+        cost = parse_cost(args.password_cost)
+    except ValueError as exc:
+        raise ValueError(f"--password-cost: {exc}") from None
+    return Limits(args.head_timeout, args.max_connections), cost
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         MemoryStore,
         SqliteStore,
         Store,
+        StoreError,
         accounts_from_env,
         accounts_from_file,
         load_accounts,
@@ -39,10 +85,8 @@ def run(args: argparse.Namespace) -> int:
         serve,
     )
 
-    if args.max_body is not None and args.max_body < 1:
-        print("regenkey serve: --max-body must be at least 1 byte", file=sys.stderr)
-        return 2
     try:
+        limits, cost = _limits(args)
         accounts = [parse_account_spec(a) for a in args.account]
         if args.accounts_file is not None:
             accounts += accounts_from_file(args.accounts_file)
@@ -50,11 +94,18 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"regenkey serve: {exc}", file=sys.stderr)
         return 2
-    store: Store = MemoryStore() if args.memory else SqliteStore(args.db)
+    try:
+        store: Store = MemoryStore(cost) if args.memory else SqliteStore(args.db, cost)
+    except StoreError as exc:
+        print(f"regenkey serve: {exc}", file=sys.stderr)
+        return 2
     try:
         load_accounts(store, accounts)
         max_body = DEFAULT_MAX_BODY if args.max_body is None else args.max_body
-        serve(args.host, args.port, store, max_body=max_body)
+        serve(args.host, args.port, store, max_body=max_body, limits=limits)
+    except ValueError as exc:  # an account the store refuses (its message names no secret)
+        print(f"regenkey serve: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"regenkey serve: cannot listen on {args.host}:{args.port} ({exc.strerror})",
               file=sys.stderr)  # fmt: skip

@@ -104,22 +104,22 @@ def test_a_restart_keeps_the_last_key(tmp_path: Path) -> None:
         assert regenerate_api_key(url, api_key=last).api_key not in (first, last)
 
 
-def test_call_cli_masks_the_key_and_uses_exit_codes(server: str) -> None:
+def test_call_cli_masks_the_key_and_uses_exit_codes(server: str, tmp_path: Path) -> None:
     def call(*args: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "REGENKEY_PASSWORD": PASSWORD}
         return subprocess.run([sys.executable, "-m", "regenkey.cli", "call", "--base-url", server,
                                *args], capture_output=True, text=True, env=env)  # fmt: skip
 
-    masked = call("--user-id", USER)
+    masked = call("--user-id", USER, "--key-file", str(tmp_path / "key"))
     assert masked.returncode == 0 and "…" in masked.stdout
     shown = call("--user-id", USER, "--show-key", "--format", "xml")
     key = shown.stdout.split("apiKey=")[1].split()[0]
     assert len(key) == 32
-    refused = call("--user-id", "nobody")
+    refused = call("--user-id", "nobody", "--show-key")
     assert refused.returncode == 1 and "statusCode=401" in refused.stderr
     dead = subprocess.run(
         [sys.executable, "-m", "regenkey.cli", "call", "--base-url", "http://127.0.0.1:9",
-         "--api-key", key],
+         "--api-key", key, "--show-key"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert dead.returncode == 2 and "cannot connect" in dead.stderr

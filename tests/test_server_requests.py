@@ -97,6 +97,7 @@ def test_buffered_lines_batch_what_comes_within_the_delay_into_one_write() -> No
         await asyncio.sleep(FLUSH_AFTER_S * 5)
 
     asyncio.run(three_lines())
+    assert sink.writer.drain(5)
     lines = stream.getvalue().splitlines()
     assert stream.writes == 1 and len(lines) == 4
     stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
@@ -109,9 +110,11 @@ def test_buffered_lines_outside_a_loop_write_at_once_and_survive_a_closed_stream
     stream = io.StringIO()
     sink = BufferedLines(stream)
     sink("now")
+    assert sink.writer.drain(5)
     assert stream.getvalue().endswith(" regenkey.server now\n")
     stream.close()
     sink("lost, quietly")  # a closed stderr must never fail a request
+    sink.close(timeout=5)
 
 
 def test_timestamp_is_what_logging_writes() -> None:
@@ -138,3 +141,32 @@ def test_the_app_acknowledges_lifespan_events_and_ignores_websockets() -> None:
     sent.clear()
     asyncio.run(app({"type": "websocket"}, receive, send))  # type: ignore[arg-type]
     assert sent == []
+
+
+def test_a_log_writer_never_blocks_on_a_stalled_reader_and_counts_what_it_drops() -> None:
+    """A pipe nobody reads: the writer's thread blocks, its callers never do."""
+    import os
+    import time
+
+    from reference_impl.server.logwriter import LogWriter
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as stream, os.fdopen(read_end, "rb", buffering=0) as reader:
+        writer = LogWriter(stream, limit=64 * 1024)
+        line = "x" * 99 + "\n"
+        started = time.monotonic()
+        for _ in range(5_000):  # 500 KB: the pipe (64 KiB) and the queue (64 KiB) fill up
+            writer.put(line)
+        assert time.monotonic() - started < 1.0
+        assert writer.dropped_total > 0
+        os.set_blocking(read_end, False)
+        data, deadline = b"", time.monotonic() + 10
+        while b"log lines dropped" not in data and time.monotonic() < deadline:
+            try:
+                data += reader.read(1 << 16) or b""
+            except BlockingIOError:
+                time.sleep(0.01)
+        assert b"log lines dropped" in data
+        count = int(data.split(b" log lines dropped")[0].rsplit(b" ", 1)[1])
+        assert count == writer.dropped_total
+        writer.close(timeout=1)

@@ -24,6 +24,7 @@ from reference_impl.server import (
     new_key,
     parse_account_spec,
 )
+from reference_impl.server.passwords import FAST
 
 PASSWORD = "p a+s&s=w%41rd-ünï"
 UUID4_HEX = re.compile(r"[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}")
@@ -31,7 +32,10 @@ UUID4_HEX = re.compile(r"[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}")
 
 @pytest.fixture(params=["memory", "sqlite"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "k.db")
+    if request.param == "memory":
+        made: Store = MemoryStore()
+    else:
+        made = SqliteStore(tmp_path / "k.db", password_cost=FAST)
     with made:
         made.add_account("alice", PASSWORD)
         yield made
@@ -133,11 +137,11 @@ def test_concurrent_rotations_by_one_key_succeed_once(store: Store) -> None:
 
 def test_sqlite_store_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "keys.db"
-    with SqliteStore(path) as first:
+    with SqliteStore(path, FAST) as first:
         first.add_account("alice", PASSWORD)
         first.rotate("alice")
         last = first.rotate("alice")
-    with SqliteStore(path) as second:
+    with SqliteStore(path, FAST) as second:
         assert second.authenticate_key(last) == "alice"
         assert second.authenticate_credentials("alice", PASSWORD) == "alice"
         assert second.current_key_digest("alice") == key_digest(last)
@@ -146,7 +150,7 @@ def test_sqlite_store_survives_a_restart(tmp_path: Path) -> None:
 
 def test_sqlite_file_holds_no_secret_and_is_private(tmp_path: Path) -> None:
     path = tmp_path / "keys.db"
-    with SqliteStore(path) as store:
+    with SqliteStore(path, FAST) as store:
         store.add_account("alice", PASSWORD)
         key = store.rotate("alice")
     data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
@@ -158,7 +162,7 @@ def test_sqlite_file_holds_no_secret_and_is_private(tmp_path: Path) -> None:
 
 def test_two_sqlite_stores_on_one_file_see_each_others_rotations(tmp_path: Path) -> None:
     path = tmp_path / "keys.db"
-    with SqliteStore(path) as one, SqliteStore(path) as two:
+    with SqliteStore(path, FAST) as one, SqliteStore(path, FAST) as two:
         one.add_account("alice", PASSWORD)
         key = two.rotate("alice")
         assert one.authenticate_key(key) == "alice"

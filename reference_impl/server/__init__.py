@@ -24,6 +24,7 @@ from reference_impl.server.store import (
     MemoryStore,
     SqliteStore,
     Store,
+    StoreError,
     key_digest,
     new_key,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "Refused",
     "SqliteStore",
     "Store",
+    "StoreError",
     "accounts_from_env",
     "accounts_from_file",
     "bind",

@@ -10,10 +10,11 @@ Where the line goes is the caller's choice. By default it is an INFO record
 of the ``regenkey.server`` logger, so that an embedding application (or a
 test's ``caplog``) sees it like any other log. ``regenkey serve`` instead
 writes to stderr through :class:`BufferedLines`, which costs a fraction of a
-logging record: the lines of the last few milliseconds (:data:`FLUSH_AFTER_S`)
-go out in one write, each stamped ``2026-11-25 16:35:52,123 regenkey.server
-...`` as a :class:`logging.Formatter` with ``%(asctime)s %(name)s
-%(message)s`` would (the stamp is the write's, at most that late).
+logging record and never blocks (:mod:`reference_impl.server.logwriter`):
+the lines of the last few milliseconds (:data:`FLUSH_AFTER_S`) go out in
+one write, each stamped ``2026-11-25 16:35:52,123 regenkey.server ...`` as
+a :class:`logging.Formatter` with ``%(asctime)s %(name)s %(message)s`` would
+(the stamp is the write's, at most that late).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from typing import TextIO
 from urllib.parse import quote
 
 from starlette.types import Scope
+
+from reference_impl.server.logwriter import LogWriter, timestamp
 
 LOGGER = logging.getLogger("regenkey.server")
 Sink = Callable[[str], None]
@@ -66,22 +69,20 @@ def to_logger(message: str) -> None:
         LOGGER.info("%s", message)
 
 
-def timestamp(now: float | None = None) -> str:
-    """Local time as :class:`logging.Formatter` writes ``%(asctime)s``."""
-    now = time.time() if now is None else now
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + f",{int(now % 1 * 1000):03d}"
-
-
 class BufferedLines:
-    """A sink writing lines to ``stream``, at most :data:`FLUSH_AFTER_S` late.
+    """A sink writing lines to ``stream``, at most :data:`FLUSH_AFTER_S` late,
+    through a :class:`~reference_impl.server.logwriter.LogWriter`: never
+    blocking, whatever the stream's reader does.
 
-    Called outside a running loop, it writes at once. :meth:`flush` writes
-    what is pending (``serve`` calls it when it stops). A stream that fails
-    (closed, full disk) loses its lines but never fails a request.
+    Called outside a running loop, it hands the line over at once.
+    :meth:`flush` hands over what is pending; :meth:`close` (``serve`` calls
+    it when it stops) also waits, boundedly, for it to be written. A stream
+    that fails (closed, full disk, nobody reading) loses lines but never
+    fails or delays a request.
     """
 
     def __init__(self, stream: TextIO, name: str = LOGGER.name) -> None:
-        self._stream = stream
+        self.writer = LogWriter(stream, name)
         self._name = name
         self._pending: list[str] = []
         self._scheduled = False
@@ -104,11 +105,11 @@ class BufferedLines:
             return
         lines, self._pending = self._pending, []
         prefix = f"{timestamp()} {self._name} "
-        try:
-            self._stream.write("".join(f"{prefix}{line}\n" for line in lines))
-            self._stream.flush()
-        except (OSError, ValueError):
-            pass
+        self.writer.put("".join(f"{prefix}{line}\n" for line in lines), len(lines))
+
+    def close(self, timeout: float = 1.0) -> None:
+        self.flush()
+        self.writer.close(timeout)
 
 
 def access_line(scope: Scope, status: int, note: Note, started: float) -> str:

@@ -30,9 +30,11 @@ result=success 1.2ms``: never the query string, a password or a key.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
+from anyio import CapacityLimiter, to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
@@ -112,11 +114,22 @@ def authenticate_and_rotate(store: Store, params: Params) -> tuple[str, Problem 
 
 def needs_thread(store: Store, params: Params) -> bool:
     """Whether :func:`authenticate_and_rotate` may block the event loop here:
-    password hashing (PBKDF2, which releases the GIL) always may; key
+    password hashing (scrypt, which releases the GIL) always may; key
     operations only on a store that does I/O."""
     if params.api_key:
         return store.blocking
     return bool(params.user_id and params.password)
+
+
+def hashes_password(params: Params) -> bool:
+    """Whether :func:`authenticate_and_rotate` checks a password. Those calls run
+    on threads of their own (:data:`PASSWORD_THREADS`), so a flood of wrong
+    passwords never makes an apiKey rotation wait for a thread."""
+    return not params.api_key and bool(params.user_id and params.password)
+
+
+#: Threads for requests that check a password (starlette's pool has 40).
+PASSWORD_THREADS = 16
 
 
 class ReferenceApp:
@@ -127,6 +140,15 @@ class ReferenceApp:
         self.max_body = max_body
         self.access_log = access_log
         self._openapi = spec_bytes("openapi.yaml")
+        self._password_threads: tuple[object, CapacityLimiter] | None = None
+
+    def password_threads(self) -> CapacityLimiter:
+        """The limiter of :data:`PASSWORD_THREADS`, one per event loop (a
+        limiter belongs to the loop that first used it)."""
+        loop = asyncio.get_running_loop()
+        if self._password_threads is None or self._password_threads[0] is not loop:
+            self._password_threads = (loop, CapacityLimiter(PASSWORD_THREADS))
+        return self._password_threads[1]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -171,7 +193,11 @@ class ReferenceApp:
             return refusal(UNREADABLE, Format.PLAIN, note)
         store = self.store
         try:
-            if needs_thread(store, params):
+            if hashes_password(params):
+                auth, outcome = await to_thread.run_sync(
+                    authenticate_and_rotate, store, params, limiter=self.password_threads()
+                )
+            elif needs_thread(store, params):
                 auth, outcome = await run_in_threadpool(authenticate_and_rotate, store, params)
             else:
                 auth, outcome = authenticate_and_rotate(store, params)

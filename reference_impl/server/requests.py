@@ -12,6 +12,11 @@ wins (body before query, earlier before later). An empty body is ignored
 whatever its Content-Type (a GET may carry one); a non-empty body of any
 other media type is refused.
 
+A userId, password or apiKey holding a control character (NUL included:
+``password=right%00`` must never be the right password, whatever a backend
+does with a C string) is refused as malformed (statusCode 400, in the asked
+format), never looked up.
+
 Input that cannot be read raises :class:`Refused` with a fixed, safe reason:
 no message here ever quotes the input, so no secret can leak through one.
 """
@@ -29,6 +34,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.types import Receive, Scope
 
 from conformance import Format, account_xsd, parse_xml
+from reference_impl.server.passwords import has_control
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -70,6 +76,7 @@ UNREADABLE = Problem("bad-request", "400", "unreadable request")
 UNSUPPORTED = Problem("unsupported-type", "415", "unsupported content type")
 UNKNOWN_FORMAT = Problem("bad-format", "400", "unknown format, use plain, json or xml")
 TOO_LARGE = Problem("too-large", "413", "request body too large", 413)
+BAD_CREDENTIAL = Problem("bad-request", "400", "malformed credential (a control character)")
 
 
 class Refused(Exception):
@@ -314,9 +321,13 @@ async def read_params(scope: Scope, receive: Receive, max_body: int) -> Params:
     fmt = Format.parse(first_value("format", body, query)) if body else asked
     if fmt is None:
         raise Refused(UNKNOWN_FORMAT)
-    return Params(
+    params = Params(
         format=fmt,
         user_id=first_value("userId", body, query),
         password=first_value("password", body, query),
         api_key=head.api_key,
     )
+    credentials = (params.user_id, params.password, params.api_key)
+    if any(value and has_control(value) for value in credentials):
+        raise Refused(BAD_CREDENTIAL, fmt)
+    return params

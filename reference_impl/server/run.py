@@ -27,6 +27,8 @@ import uvicorn
 
 from reference_impl.server.accesslog import LOGGER, BufferedLines, to_logger
 from reference_impl.server.app import build_app
+from reference_impl.server.connections import Limits
+from reference_impl.server.logwriter import LogHandler, LogWriter
 from reference_impl.server.protocol import http_protocol
 from reference_impl.server.requests import DEFAULT_MAX_BODY
 from reference_impl.server.store import Store
@@ -87,16 +89,20 @@ def load_accounts(store: Store, accounts: Iterable[Account]) -> int:
     return count
 
 
-def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -> None:
-    """Send the per-request lines of ``regenkey.server`` to ``stream`` (stderr)."""
-    if any(getattr(h, "_regenkey", False) for h in LOGGER.handlers):
+def configure_logging(
+    stream: TextIO | None = None, level: int = logging.INFO, writer: LogWriter | None = None
+) -> None:
+    """Send the records of ``regenkey.server``, uvicorn and asyncio to ``stream``
+    (stderr), through ``writer`` (made for ``stream`` if not given): a log
+    nobody reads never blocks the server (:mod:`reference_impl.server.logwriter`)."""
+    if any(isinstance(h, LogHandler) for h in LOGGER.handlers):
         return
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = LogHandler(writer or LogWriter(stream or sys.stderr))
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-    handler._regenkey = True  # type: ignore[attr-defined]
-    LOGGER.addHandler(handler)
+    for logger in (LOGGER, logging.getLogger("uvicorn"), logging.getLogger("asyncio")):
+        logger.addHandler(handler)
+        logger.propagate = False
     LOGGER.setLevel(level)
-    LOGGER.propagate = False
 
 
 def url_for(host: str, port: int) -> str:
@@ -144,6 +150,7 @@ def serve(
     max_body: int = DEFAULT_MAX_BODY,
     announce: TextIO | None = None,
     log: bool = True,
+    limits: Limits | None = None,
 ) -> None:
     """Serve the reference app on ``host:port`` until stopped.
 
@@ -153,11 +160,13 @@ def serve(
 
     with the actual port when ``port`` is 0 (IPv6 hosts in brackets).
     Raises OSError when the address cannot be bound. The caller owns (and
-    closes) ``store``.
+    closes) ``store``. ``limits`` bound the connections (default
+    :class:`~reference_impl.server.connections.Limits`: a 10 s request
+    deadline, a cap sized from the file-descriptor limit).
     """
     access_log = BufferedLines(sys.stderr) if log else to_logger
-    if log:
-        configure_logging()
+    if isinstance(access_log, BufferedLines):
+        configure_logging(writer=access_log.writer)
     sock = bind(host, port)
     config = uvicorn.Config(
         build_app(store, max_body=max_body, access_log=access_log),
@@ -165,7 +174,7 @@ def serve(
         log_config=None,
         log_level="warning",
         lifespan="off",
-        http=http_protocol(),
+        http=http_protocol(limits or Limits()),
         server_header=False,
         timeout_graceful_shutdown=5,
     )
@@ -179,4 +188,4 @@ def serve(
     finally:
         sock.close()
         if isinstance(access_log, BufferedLines):
-            access_log.flush()
+            access_log.close()

@@ -1,8 +1,11 @@
 """Accounts and their API keys: one interface, an in-memory and a SQLite store.
 
-Passwords are kept as salted PBKDF2-SHA256 hashes and compared in constant
-time; keys are kept as SHA-256 hex digests and looked up by digest, so neither
-store ever holds a usable secret. An account has no key until its first
+Passwords are kept as salted scrypt hashes (:mod:`reference_impl.server.passwords`,
+the cost a constructor argument: cheap for a throwaway :class:`MemoryStore`,
+modern for a :class:`SqliteStore` and for ``regenkey serve``) and compared in
+constant time, through a cache of verified passwords; keys are kept as SHA-256
+hex digests and looked up by digest, so neither store ever holds a usable
+secret. An account has no key until its first
 rotation, and exactly one afterwards: :meth:`Store.rotate` replaces the key
 atomically (a lock in memory, a ``BEGIN IMMEDIATE`` transaction in SQLite).
 
@@ -12,10 +15,9 @@ An account is identified by its user id (:data:`AccountId`).
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
-import secrets
 import sqlite3
+import stat
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -24,11 +26,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from reference_impl.server.passwords import (
+    FAST,
+    MODERN,
+    SALT_BYTES,
+    PasswordCost,
+    VerifiedCache,
+    has_control,
+    hash_password,
+    needs_rehash,
+    new_salt,
+    verify_password,
+)
+
 AccountId = str
 
-PBKDF2_ITERATIONS = 10_000
-SALT_BYTES = 16
 _DUMMY_SALT = bytes(SALT_BYTES)
+_DB_MODE = 0o600
+
+
+class StoreError(Exception):
+    """The store cannot be opened; the message says why and names no secret."""
 
 
 def new_key() -> str:
@@ -49,16 +67,13 @@ def key_digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def hash_password(password: str, salt: bytes) -> bytes:
-    data = password.encode("utf-8", "surrogatepass")
-    return hashlib.pbkdf2_hmac("sha256", data, salt, PBKDF2_ITERATIONS)
-
-
 def _check_account(user_id: str, password: str) -> None:
     if not user_id:
         raise ValueError("the user id must not be empty")
     if not password:
         raise ValueError("the password must not be empty (an empty one never authenticates)")
+    if has_control(user_id) or has_control(password):
+        raise ValueError("a user id or password must not hold control characters (NUL included)")
 
 
 @dataclass
@@ -75,6 +90,15 @@ class Store(ABC):
     #: block on I/O. The server runs blocking ones in a worker thread and the
     #: others on the event loop; password hashing always goes to a thread.
     blocking: bool = True
+
+    def __init__(self, password_cost: PasswordCost) -> None:
+        self.password_cost = password_cost
+        self._verified = VerifiedCache()
+
+    def _hash(self, password: str) -> tuple[bytes, bytes]:
+        """A new salt and the stored form of ``password`` under it."""
+        salt = new_salt()
+        return salt, hash_password(password, salt, self.password_cost)
 
     @abstractmethod
     def add_account(self, user_id: str, password: str) -> None:
@@ -105,14 +129,33 @@ class Store(ABC):
     @abstractmethod
     def count_accounts(self) -> int: ...
 
+    def _rehash(self, user_id: str, old: bytes, salt: bytes, new: bytes) -> bytes:
+        """Replace the stored hash ``old`` with ``new`` (unless it changed meanwhile);
+        the stored hash afterwards."""
+        return old
+
     def authenticate_credentials(self, user_id: str, password: str) -> AccountId | None:
         """The account if ``password`` is its password. An unknown user costs
-        the same hashing work as a wrong password."""
-        record = self._password_record(user_id)
-        salt, expected = record if record is not None else (_DUMMY_SALT, b"")
-        actual = hash_password(password, salt)
-        if record is None or not hmac.compare_digest(actual, expected):
+        the same hashing work as a wrong password; a password verified before
+        against the same stored hash costs one HMAC (:class:`VerifiedCache`).
+        A row in an older format or cost is rehashed once it verifies.
+        Credentials with a control character never authenticate, whatever the
+        account (so refusing them says nothing about which accounts exist)."""
+        if has_control(user_id) or has_control(password):
             return None
+        record = self._password_record(user_id)
+        if record is None:
+            hash_password(password, _DUMMY_SALT, self.password_cost)
+            return None
+        salt, stored = record
+        if self._verified.hit(user_id, stored, password):
+            return user_id
+        if not verify_password(password, salt, stored):
+            return None
+        if needs_rehash(stored, self.password_cost):
+            fresh_salt, fresh = self._hash(password)
+            stored = self._rehash(user_id, stored, fresh_salt, fresh)
+        self._verified.remember(user_id, stored, password)
         return user_id
 
     def close(self) -> None:
@@ -136,15 +179,15 @@ class MemoryStore(Store):
 
     blocking = False  # a dict lookup and a UUID under a lock held for microseconds
 
-    def __init__(self) -> None:
+    def __init__(self, password_cost: PasswordCost = FAST) -> None:
+        super().__init__(password_cost)
         self._lock = threading.Lock()
         self._accounts: dict[AccountId, _Account] = {}
         self._by_key: dict[str, AccountId] = {}
 
     def add_account(self, user_id: str, password: str) -> None:
         _check_account(user_id, password)
-        salt = secrets.token_bytes(SALT_BYTES)
-        hashed = hash_password(password, salt)
+        salt, hashed = self._hash(password)
         with self._lock:
             account = self._accounts.get(user_id)
             if account is None:
@@ -190,6 +233,17 @@ class MemoryStore(Store):
             return len(self._accounts)
 
 
+def _owner_only(path: Path) -> None:
+    """Make ``path`` and its WAL files mode 0600 (OSError when that fails)."""
+    for one in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = os.stat(one).st_mode
+        except FileNotFoundError:
+            continue
+        if stat.S_IMODE(mode) & 0o077:
+            os.chmod(one, _DB_MODE)
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
     user_id       TEXT PRIMARY KEY,
@@ -205,21 +259,31 @@ class SqliteStore(Store):
 
     One connection is shared by all threads behind a lock; every write is a
     ``BEGIN IMMEDIATE`` transaction, so other processes on the same file are
-    serialised too. The file is created readable by its owner only.
+    serialised too. The file is created readable by its owner only, and an
+    existing file (with its ``-wal`` and ``-shm``) that others could read is
+    tightened to 0600, or refused (:class:`StoreError`) when that fails.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], password_cost: PasswordCost = MODERN) -> None:
+        super().__init__(password_cost)
         self.path = Path(path)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, _DB_MODE))
+            _owner_only(self.path)
+        except OSError as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc.strerror}") from None
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            self.path, timeout=30, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        with self._transaction() as db:
-            db.execute(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            with self._transaction() as db:
+                db.execute(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot use the database {self.path}: {exc}") from None
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -239,8 +303,7 @@ class SqliteStore(Store):
 
     def add_account(self, user_id: str, password: str) -> None:
         _check_account(user_id, password)
-        salt = secrets.token_bytes(SALT_BYTES)
-        hashed = hash_password(password, salt)
+        salt, hashed = self._hash(password)
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO accounts (user_id, salt, password_hash) VALUES (?, ?, ?) "
@@ -256,6 +319,15 @@ class SqliteStore(Store):
         salt, hashed = row
         assert isinstance(salt, bytes) and isinstance(hashed, bytes)
         return salt, hashed
+
+    def _rehash(self, user_id: str, old: bytes, salt: bytes, new: bytes) -> bytes:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE accounts SET salt = ?, password_hash = ? "
+                "WHERE user_id = ? AND password_hash = ?",
+                (salt, new, user_id, old),
+            )
+        return new if cursor.rowcount == 1 else old
 
     def authenticate_key(self, key: str) -> AccountId | None:
         row = self._one("SELECT user_id FROM accounts WHERE key_digest = ?", key_digest(key))

@@ -83,7 +83,18 @@ def start_server(
     env = {**os.environ, "REGENKEY_ACCOUNTS": "\n".join(f"{u}:{p}" for u, p in accounts)}
     with open(log, "ab") as sink:
         process = subprocess.Popen(
-            [*COMMAND, "serve", "--host", "127.0.0.1", "--port", "0", *where, *extra],
+            [
+                *COMMAND,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--password-cost",
+                "fast",
+                *where,
+                *extra,
+            ],
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=sink,
