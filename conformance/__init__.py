@@ -17,6 +17,14 @@ from conformance.artefacts import (
 )
 from conformance.bodies import BodyVerdict, Violation, parse_xml, validate_body
 from conformance.catalogue import Level, Party, Requirement, catalogue, is_known, requirement
+from conformance.exchange import (
+    ConnectFailed,
+    ExchangeError,
+    ExchangeTimeout,
+    HttpClient,
+    HttpResponse,
+    ResponseTooLarge,
+)
 from conformance.records import (
     ENDPOINT_PATH,
     MEDIA_TYPES,
@@ -33,14 +41,20 @@ __all__ = [
     "MEDIA_TYPES",
     "REDACTED",
     "BodyVerdict",
+    "ConnectFailed",
     "Encoding",
+    "ExchangeError",
+    "ExchangeTimeout",
     "Format",
+    "HttpClient",
+    "HttpResponse",
     "Level",
     "Party",
     "Record",
     "Redactor",
     "RequestSpec",
     "Requirement",
+    "ResponseTooLarge",
     "Violation",
     "WireRequest",
     "account_xsd",

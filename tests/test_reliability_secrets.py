@@ -79,6 +79,8 @@ def test_no_canary_in_server_suite_live_mode_replay_call_or_serve_log(tmp_path: 
                     "u",
                     "--format",
                     "plain",
+                    "--key-file",
+                    str(tmp_path / "echo.key"),
                     env={"REGENKEY_PASSWORD": CANARY_PASSWORD},
                 )
 
@@ -100,10 +102,17 @@ def test_no_canary_in_server_suite_live_mode_replay_call_or_serve_log(tmp_path: 
                 proc.url,
                 "--user-id",
                 users["call"],
+                "--key-file",
+                str(tmp_path / "call.key"),
                 env={"REGENKEY_PASSWORD": CANARY_PASSWORD},
             ),
             "call (stale key)": lambda: run_regenkey(
-                "call", "--base-url", proc.url, env={"REGENKEY_API_KEY": canary_keys["stale"]}
+                "call",
+                "--base-url",
+                proc.url,
+                "--key-file",
+                str(tmp_path / "stale.key"),
+                env={"REGENKEY_API_KEY": canary_keys["stale"]},
             ),
             "call (echo)": echoed,
         }

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
 from xml.sax.saxutils import escape
 
-import httpx
-
 from conformance import (
     REDACTED,
+    ConnectFailed,
     Encoding,
+    ExchangeError,
+    ExchangeTimeout,
     Format,
+    HttpClient,
     Record,
     Redactor,
+    ResponseTooLarge,
     Violation,
     WireRequest,
     validate_body,
@@ -29,6 +32,9 @@ from reference_impl.client.errors import (
     TransportError,
 )
 from reference_impl.client.request import Credentials, Method, prepare
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_TIMEOUT = 10.0
 # A response is a few dozen bytes; past this the server is hostile or broken,
@@ -108,31 +114,23 @@ def _scrubber(secrets: tuple[str | None, ...]) -> Callable[[str], str]:
     return scrub
 
 
-class _Deadline:
-    """The whole exchange's time budget: httpx's timeouts bound each read, not
-    their sum, so a server dripping a byte a second would never time out."""
-
-    def __init__(self, timeout: float, url: str) -> None:
-        self.at = time.monotonic() + timeout
-        self.url = url
-
-    def add(self, body: bytearray, chunk: bytes) -> None:
-        body += chunk
-        if len(body) > MAX_RESPONSE_BYTES:
-            raise TransportError(
-                f"the response from {self.url} is larger than {MAX_RESPONSE_BYTES} bytes; "
-                "stopped reading"
-            )
-        if time.monotonic() > self.at:
-            raise ClientTimeout(f"no complete answer from {self.url} in time")
-
-
-def _transport_error(exc: httpx.HTTPError, url: str) -> TransportError:
-    if isinstance(exc, httpx.TimeoutException):
-        return ClientTimeout(f"no answer from {url} in time")
-    if isinstance(exc, httpx.ConnectError):
-        return ConnectionFailed(f"cannot connect to {url}")
-    return TransportError(f"request to {url} failed: {type(exc).__name__}")
+def _exchange(request: WireRequest, timeout: float, proxy: str | None) -> tuple[int, bytes]:
+    """The whole exchange, bounded by the kit's client (conformance.HttpClient):
+    ``timeout`` from connect to the last byte, MAX_RESPONSE_BYTES decoded bytes,
+    and no proxy but ``proxy`` (the environment's HTTP_PROXY is never read)."""
+    base = request.url.split("?")[0]
+    try:
+        with HttpClient(timeout, max_body=MAX_RESPONSE_BYTES, proxy=proxy) as client:
+            answer = client.request(request.method, request.url, request.headers, request.body)
+    except ExchangeTimeout:
+        raise ClientTimeout(f"no complete answer from {base} within {timeout:g} s") from None
+    except ConnectFailed:
+        raise ConnectionFailed(f"cannot connect to {base}") from None
+    except ResponseTooLarge as exc:
+        raise TransportError(f"the response is too large ({exc}); stopped reading") from None
+    except ExchangeError as exc:
+        raise TransportError(f"request to {base} failed: {exc}") from None
+    return answer.status, answer.body
 
 
 def regenerate_api_key(
@@ -145,25 +143,13 @@ def regenerate_api_key(
     method: str = "POST",
     encoding: str = "form",
     timeout: float = DEFAULT_TIMEOUT,
-    transport: httpx.BaseTransport | None = None,
+    proxy: str | None = None,
 ) -> RegenerateResult:
-    """Regenerate the account's API key; the previous key stops working."""
+    """Regenerate the account's API key; the previous key stops working.
+    ``proxy`` (``http://host:port``) is used only when given."""
     request, fmt = _prepare(base_url, user_id, password, api_key, format, method, encoding)
-    base = request.url.split("?")[0]
-    deadline = _Deadline(timeout, base)
-    body = bytearray()
-    try:
-        with (
-            httpx.Client(timeout=timeout, transport=transport) as client,
-            client.stream(
-                request.method, request.url, headers=list(request.headers), content=request.body
-            ) as response,
-        ):
-            for chunk in response.iter_bytes():
-                deadline.add(body, chunk)
-    except httpx.HTTPError as exc:
-        raise _transport_error(exc, base) from None
-    return _interpret(response.status_code, bytes(body), fmt, (password, api_key))
+    status, body = _exchange(request, timeout, proxy)
+    return _interpret(status, body, fmt, (password, api_key))
 
 
 async def aregenerate_api_key(
@@ -176,25 +162,10 @@ async def aregenerate_api_key(
     method: str = "POST",
     encoding: str = "form",
     timeout: float = DEFAULT_TIMEOUT,
-    transport: httpx.AsyncBaseTransport | None = None,
+    proxy: str | None = None,
 ) -> RegenerateResult:
-    """The async twin of :func:`regenerate_api_key`."""
+    """The async twin of :func:`regenerate_api_key`: the same bounded exchange,
+    in a worker thread (it ends by its own deadline, so the thread always does)."""
     request, fmt = _prepare(base_url, user_id, password, api_key, format, method, encoding)
-    base = request.url.split("?")[0]
-    deadline = _Deadline(timeout, base)
-    body = bytearray()
-    try:
-        async with (
-            asyncio.timeout(timeout),
-            httpx.AsyncClient(timeout=timeout, transport=transport) as client,
-            client.stream(
-                request.method, request.url, headers=list(request.headers), content=request.body
-            ) as response,
-        ):
-            async for chunk in response.aiter_bytes():
-                deadline.add(body, chunk)
-    except TimeoutError:
-        raise ClientTimeout(f"no complete answer from {base} in time") from None
-    except httpx.HTTPError as exc:
-        raise _transport_error(exc, base) from None
-    return _interpret(response.status_code, bytes(body), fmt, (password, api_key))
+    status, body = await asyncio.to_thread(_exchange, request, timeout, proxy)
+    return _interpret(status, body, fmt, (password, api_key))
