@@ -6,27 +6,42 @@ recordings or exceptions. A :class:`Redactor` knows every secret of a run
 text before it is written; :func:`mask_key` shows a key the way humans
 recognise it (``03db…0eb4``) without giving it away.
 
-A target may echo only part of a password (cut at a length limit, or split
-across fields). Any run of :data:`PARTIAL_RUN` or more consecutive characters
-of a password (in any of its spellings) is masked too, widened to the whole
-run the text shares with it. That may mask innocent text that happens to
-share eight characters with a password (a password ``password123`` masks the
-word ``password``): the kit errs on the side of hiding. Keys are exempt
-(their shape is masked whole instead), so that hundreds of keys handed out
-in a run cost nothing here.
+Every spelling comes from :mod:`conformance.spellings`, the generator the
+judge of RK-SAFE-002 uses too: a password raw, cased, reversed, base64 or hex,
+each character in any URL, XML or JSON escape. A password long enough to be
+recognised in free text (:data:`~conformance.spellings.MIN_FREE_TEXT`) is
+masked wherever it appears; a shorter one (``pass``) only as a whole token,
+delimited by anything but a word character or ``-``: as a value after ``=``
+or ``:``, between quotes or tags, in a body or a header, but never inside the
+kit's own words (``password``, ``path_is_exact``).
+
+A target may echo only part of a long password (cut at a length limit, or
+split across fields). Any run of :data:`PARTIAL_RUN` or more consecutive
+characters of a password (in any of its literal spellings) is masked too,
+widened to the whole run the text shares with it. That may mask innocent
+text that happens to share eight characters with a password (a password
+``password123`` masks the word ``password``): the kit errs on the side of
+hiding. Keys are exempt (their shape is masked whole instead), so that
+hundreds of keys handed out in a run cost nothing here.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus
-from xml.sax.saxutils import escape as _xml_escape
+
+from conformance.spellings import pattern, recognisable, spellings
 
 REDACTED = "[REDACTED]"
 #: The shortest run of a password's characters that is masked on its own.
 PARTIAL_RUN = 8
+#: The kit's own words, which a partial run never masks on its own: the
+#: environment variables reproductions name and the protocol's field names, so
+#: a password such as ``wrong-password-x`` leaves ``$REGENKEY_PASSWORD`` and
+#: ``password=`` pasteable. A run reaching beyond such a word is masked whole.
+_OWN_WORDS = re.compile(
+    r"\$?\{?REGENKEY_[A-Z_]+\}?|(?<![\w-])(?:password|userId|apiKey|format)(?![\w-])"
+)
 _KEY_SHAPE = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32}(?![0-9a-fA-F])")
 
 
@@ -35,15 +50,6 @@ def mask_key(key: str) -> str:
     if len(key) < 12:
         return "…"
     return f"{key[:4]}…{key[-4:]}"
-
-
-def _spellings(secret: str) -> set[str]:
-    """A secret as it may appear on the wire: raw, URL-, form- and XML-encoded."""
-    forms = {secret, quote(secret, safe=""), quote_plus(secret), _xml_escape(secret)}
-    # As a JSON string holds it, with and without \u escapes.
-    forms |= {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-    forms.add(quote(secret, safe="").lower())
-    return {f for f in forms if f}
 
 
 def _widest(text: str, start: int, end: int, spelling: str, at: int) -> tuple[int, int]:
@@ -67,7 +73,10 @@ class Redactor:
     """
 
     def __init__(self, secrets: Iterable[str] = (), *, mask_all_keys: bool = True) -> None:
-        self._secrets: set[str] = set()
+        self._keys: set[str] = set()  # key-shaped secrets, masked literally
+        self._ordered: list[str] = []  # the same, longest first
+        self._passwords: list[str] = []
+        self._patterns: list[re.Pattern[str]] = []  # one a password, longest password first
         # Every PARTIAL_RUN-long window of a password spelling -> (spelling, offset).
         self._windows: dict[str, list[tuple[str, int]]] = {}
         self._mask_all_keys = mask_all_keys
@@ -77,14 +86,27 @@ class Redactor:
     def add(self, secret: str | None) -> None:
         if not secret:
             return
-        spellings = _spellings(secret)
-        self._secrets |= spellings
-        if not _KEY_SHAPE.fullmatch(secret):
-            for spelling in spellings:
-                for at in range(len(spelling) - PARTIAL_RUN + 1):
-                    sources = self._windows.setdefault(spelling[at : at + PARTIAL_RUN], [])
-                    if (spelling, at) not in sources:
-                        sources.append((spelling, at))
+        if _KEY_SHAPE.fullmatch(secret):
+            forms = {secret, secret.lower(), secret.upper()} - self._keys
+            if forms:
+                self._keys |= forms
+                self._ordered = sorted(self._keys, key=len, reverse=True)
+            return
+        if secret in self._passwords or self._covers(secret):
+            return  # a spelling of a password already known (a caller's own quote(), say)
+        self._passwords.append(secret)
+        self._passwords.sort(key=len, reverse=True)  # a password holding another goes whole
+        self._patterns = [pattern(p) for p in self._passwords]
+        if not recognisable(secret):
+            return  # too short for partial runs: masked as a whole token only
+        for spelling in spellings(secret):
+            for at in range(len(spelling) - PARTIAL_RUN + 1):
+                sources = self._windows.setdefault(spelling[at : at + PARTIAL_RUN], [])
+                if (spelling, at) not in sources:
+                    sources.append((spelling, at))
+
+    def _covers(self, secret: str) -> bool:
+        return any(p.fullmatch(secret) for p in self._patterns)
 
     def _mask_runs(self, text: str) -> str:
         """Mask every run of :data:`PARTIAL_RUN` or more characters shared with a
@@ -110,14 +132,19 @@ class Redactor:
             else:
                 spans.append((start, end))
             i = end
+        own = [m.span() for m in _OWN_WORDS.finditer(text)] if spans else []
         for start, end in reversed(spans):
+            if any(left <= start and end <= right for left, right in own):
+                continue  # the run is one of the kit's own words, not an echo
             text = text[:start] + REDACTED + text[end:]
         return text
 
     def __call__(self, text: str) -> str:
-        # Longest first, so that a secret containing another is replaced whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, REDACTED)
+        for key in self._ordered:
+            if key in text:
+                text = text.replace(key, REDACTED)
+        for spelled in self._patterns:
+            text = spelled.sub(REDACTED, text)
         text = self._mask_runs(text)
         if self._mask_all_keys:
             text = _KEY_SHAPE.sub(lambda m: mask_key(m.group(0)), text)

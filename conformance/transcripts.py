@@ -14,15 +14,14 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import partial
 from itertools import groupby
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 from conformance.bodies import validate_body
 from conformance.catalogue import is_known
 from conformance.client_suite.server import BodyKind, RecordedRequest
 from conformance.records import ENDPOINT_PATH, Format, Record
+from conformance.spellings import echo_in
 from conformance.vector_suite import decode_body
 
 NAMES, LOWER = ("userId", "password", "format"), ("userid", "password", "format")
@@ -50,7 +49,7 @@ class Seen:
     asked: Format | None  # None: an unknown format value
     status: int
     body: bytes
-    passwords: tuple[str, ...]
+    passwords: tuple[str, ...]  # what the request submitted as a password
     reported: Mapping[str, str] | None
     judged: bool  # on the endpoint, by GET or POST
     record: Record | None = None  # what the body carries, in whichever format it is valid
@@ -64,6 +63,7 @@ class Seen:
     previous: str | None = None  # the key a success must differ from
     probe: tuple[int, int, int] | None = None  # a batch's keys: working, probed, returned
     failed: frozenset[str] = frozenset()  # ids broken earlier: what leans on them is not judged
+    response_headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def expected(self) -> Format:
@@ -126,9 +126,8 @@ def no_server_error(s: Seen) -> bool:
 
 @rule("RK-SAFE-002", Kind.HOLDS)
 def password_is_never_echoed(s: Seen) -> bool:
-    """RK-SAFE-002: no response contains a password, raw or URL-encoded."""
-    text, encodings = s.body.decode("utf-8", "replace"), (str, quote_plus, partial(quote, safe=""))
-    return not any(f(p) in text for p in s.passwords if len(p) >= 6 for f in encodings)
+    """RK-SAFE-002: no response, headers included, holds a password the request submitted."""
+    return not any(echo_in(p, s.response_headers, s.body) for p in s.passwords)
 
 
 @rule("RK-HTTP-010", Kind.HOLDS)
@@ -276,9 +275,10 @@ def read_exchange(exchange: Mapping[str, Any], given: Mapping[str, str]) -> Seen
     auth = "unclear" if misspelt else ("both" if creds else "key") if key else auth  # RK-AUTH-009
     s = Seen(
         request, params, key, auth, Format.parse(params.get("format")), int(resp["status"]),
-        decode_body({"body": "", **resp}), (given["password"], params.get("password", "")),
+        decode_body({"body": "", **resp}), tuple(p.value for p in found if p.name == "password"),
         exchange.get("reported"),
         judged=path == ENDPOINT_PATH and request.method in ("GET", "POST"),
+        response_headers=tuple((str(n), str(v)) for n, v in resp.get("headers", ())),
     )  # fmt: skip
     if s.status < 500 and s.status not in UNREAD:
         verdict = validate_body(s.body, s.expected)

@@ -3,11 +3,15 @@ in part (cut short, or split), which a target can do as easily."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, quote, quote_plus
+from xml.sax.saxutils import escape as xml_escape
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -127,3 +131,231 @@ def test_check_server_hides_a_password_the_target_echoes_in_part(tmp_path: Path)
     runs = _runs(PASSWORD) | _runs(quote(PASSWORD, safe="")) | _runs(quote_plus(PASSWORD))
     leaked = {where for where, text in texts.items() for r in runs if r in text}
     assert leaked == set()
+
+
+# --- one generator of spellings, short passwords (issue 12, items 8 and 10) ---------
+
+
+def _percent_all(text: str, upper: bool = True) -> str:
+    """Every byte percent-encoded, unreserved ones too: legal, and unusual."""
+    return "".join(f"%{b:02X}" if upper else f"%{b:02x}" for b in text.encode())
+
+
+def _u_escapes(text: str, digits: str = "{:02x}") -> str:
+    """Every UTF-16 unit as a JSON \\u escape."""
+    units = text.encode("utf-16-be")
+    pairs = zip(units[::2], units[1::2], strict=True)
+    return "".join("\\u" + digits.format(a) + digits.format(b) for a, b in pairs)
+
+
+def planted(secret: str) -> dict[str, str]:
+    """The spellings a target may echo, written out here independently of the kit."""
+    raw = secret.encode()
+    return {
+        "raw": secret,
+        "upper-cased": secret.upper(),
+        "lower-cased": secret.lower(),
+        "reversed": secret[::-1],
+        "base64": base64.b64encode(raw).decode(),
+        "base64url-unpadded": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        "hex": raw.hex(),
+        "HEX": raw.hex().upper(),
+        "xml-decimal-refs": "".join(f"&#{ord(c)};" for c in secret),
+        "xml-hex-refs": "".join(f"&#X{ord(c):x};" for c in secret),
+        "xml-escaped": xml_escape(secret, {'"': "&quot;"}),
+        "json-u-lower": _u_escapes(secret),
+        "json-u-upper": _u_escapes(secret, "{:02X}"),
+        "json-escaped": json.dumps(secret)[1:-1],
+        "url-%20": quote(secret, safe=""),
+        "url-lower-hex": quote(secret, safe="").lower(),
+        "url-plus": quote_plus(secret),
+        "url-every-byte": _percent_all(secret),
+        "url-every-byte-lower": _percent_all(secret, upper=False),
+        "url-twice": quote(quote(secret, safe=""), safe=""),
+        "encodeURIComponent": quote(secret, safe="~()*!.'"),
+    }
+
+
+def test_every_spelling_of_a_password_is_masked() -> None:
+    redact = Redactor([PASSWORD])
+    left = {name: redact(f"<{s}>") for name, s in planted(PASSWORD).items()}
+    assert {name: out for name, out in left.items() if out != f"<{REDACTED}>"} == {}
+
+
+def test_the_judge_and_the_redactor_share_one_generator() -> None:
+    from conformance.spellings import echo_in
+
+    for name, spelling in planted(PASSWORD).items():
+        body = f"status=error | statusCode=401 | reason=bad password {spelling}".encode()
+        assert echo_in(PASSWORD, [], body) is not None, name
+        assert echo_in(PASSWORD, [("X-Echo", spelling)], b"") is not None, name
+
+
+KIT_TEXT = (
+    "RK-HTTP-001 [MUST] path is exact  (check: path_is_exact)\n"
+    "RK-SAFE-002 [MUST] password never echoed (check: no_server_error) --data-urlencode "
+    "'password=' bypass passable compass x-powered-by RK-x-1 pyclient.py"
+)
+
+
+def test_a_short_password_leaves_the_kits_own_words_alone() -> None:
+    for short in ("pass", "x", "wrong", "py", "SAFE", "exa", "_is"):
+        assert Redactor([short])(KIT_TEXT) == KIT_TEXT, short
+
+
+def test_a_short_password_is_masked_as_a_value() -> None:
+    redact = Redactor(["pass"])
+    values = [
+        "password=pass",
+        '"pass"',
+        "<password>pass</password>",
+        "apiKey: pass",
+        "'pass'",
+        "reason=bad password pass.",
+        "userId=u&password=pass&format=json",
+        "password=%70ass",
+        "<password>&#112;ass</password>",
+        '{"password": "\\u0070ass"}',
+        "x-login-echo: PASS",
+        "ssap",
+        "cGFzcw==",
+    ]
+    for text in values:
+        out = redact(text)
+        assert REDACTED in out and "pass" not in out.replace("password", ""), (text, out)
+
+
+def _serve_with(password: str, fault: object = None):  # type: ignore[no-untyped-def]
+    """The reference server with one account whose password is ``password``,
+    behind an optional response fault of tests.servers.broken's kind."""
+    from tests.servers.breaker import Breaker
+
+    store = MemoryStore()
+    store.add_account("regenkey-sandbox", password)
+    app = build_app(store)
+    return serving(Breaker(app, on_response=fault) if fault is not None else app)
+
+
+def _judge_with(password: str, fault: object = None):  # type: ignore[no-untyped-def]
+    from conformance.runner import ServerSuiteConfig, run_server_suite
+
+    with _serve_with(password, fault) as url:
+        config = ServerSuiteConfig(url, "regenkey-sandbox", password, seed=7, max_examples=3)
+        return run_server_suite(config, Redactor())
+
+
+def test_a_short_password_is_still_judged_and_the_run_says_how() -> None:
+    from conformance.results import Status
+    from conformance.spellings import SHORT_PASSWORD_NOTE
+
+    clean = _judge_with("pass").requirements["RK-SAFE-002"]
+    assert clean.status is Status.PASS and clean.checks_run > 0
+    assert clean.skip_reasons.count(SHORT_PASSWORD_NOTE) == 1
+
+    def echo_as_value(req, resp) -> None:  # type: ignore[no-untyped-def]
+        if req.form().get("password") == "pass":
+            resp.headers = [*resp.headers, (b"x-login", b"pass")]
+
+    echoed = _judge_with("pass", echo_as_value).requirements["RK-SAFE-002"]
+    assert echoed.status is Status.FAIL, echoed
+    assert "x-login header" in echoed.failures[0].actual
+
+
+def _outputs(run: subprocess.CompletedProcess[str], *dirs: Path) -> dict[str, str]:
+    texts = {"stdout": run.stdout, "stderr": run.stderr}
+    for d in dirs:
+        texts |= {str(p): p.read_text(errors="replace") for p in d.rglob("*") if p.is_file()}
+    return texts
+
+
+def _check_server(url: str, password: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "regenkey.cli",
+            "check-server",
+            "--base-url",
+            url,
+            "--user-id",
+            "regenkey-sandbox",
+            "--max-examples",
+            "3",
+            "--seed",
+            "5",
+            "--report-dir",
+            str(tmp_path / "reports"),
+            "--record",
+            str(tmp_path / "rec"),
+            "--allow-skip",
+            "RK-PARAM-002",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "REGENKEY_PASSWORD": password},
+    )
+
+
+def test_check_server_masks_every_spelling_a_target_echoes(tmp_path: Path) -> None:
+    """A target that echoes the password of each request in every spelling, in
+    its headers and (one spelling an answer) in its reasons: none reaches the
+    terminal, report.json, junit.xml, report.html or the recording."""
+    spellings = planted(PASSWORD)
+    bodies_only = sorted(name for name, s in spellings.items() if not s.isascii())
+    names = bodies_only + sorted(set(spellings) - set(bodies_only))  # headers carry the rest
+    served: list[str] = []
+
+    def echo_everywhere(req, resp) -> None:  # type: ignore[no-untyped-def]
+        if req.form().get("password") != PASSWORD:
+            return
+        resp.headers = [*resp.headers] + [
+            (f"x-echo-{name}".encode(), s.encode()) for name, s in spellings.items() if s.isascii()
+        ]
+        record = resp.record
+        if record is not None and not record.is_success:
+            name = names[len(served) % len(names)]
+            served.append(name)
+            resp.body = render(
+                Record.error("401", f"bad password {spellings[name]}"), resp.fmt
+            ).encode()
+
+    with _serve_with(PASSWORD, echo_everywhere) as url:
+        run = _check_server(url, PASSWORD, tmp_path)
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "RK-SAFE-002" in run.stdout and set(bodies_only) <= set(served), served
+    texts = _outputs(run, tmp_path / "reports", tmp_path / "rec")
+    assert len(texts) >= 5
+    leaked = {
+        (name, where) for name, s in spellings.items() for where, text in texts.items() if s in text
+    }
+    assert leaked == set()
+
+
+def test_check_server_with_a_one_letter_password_keeps_its_own_words(tmp_path: Path) -> None:
+    """Password ``x``: nothing of the kit's own text is masked, and RK-SAFE-002
+    is judged (PASS, not SKIP) with the run saying once how."""
+    from conformance.spellings import SHORT_PASSWORD_NOTE
+
+    with _serve_with("x") as url:
+        run = _check_server(url, "x", tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    texts = _outputs(run, tmp_path / "reports")
+    glued = {where for where, t in texts.items() if re.search(r"\w\[REDACTED\]|\[REDACTED\]\w", t)}
+    assert glued == set()
+    assert "path_is_exact" in texts["stdout"] and "password never echoed" in texts["stdout"]
+    report = json.loads(texts[str(tmp_path / "reports" / "report.json")])
+    safe = next(r for r in report["requirements"] if r["id"] == "RK-SAFE-002")
+    assert safe["status"] == "pass" and safe["checks_run"] > 0
+    assert [n for n in safe["skip_reasons"] if "shorter than" in n] == [SHORT_PASSWORD_NOTE]
+
+
+def test_partial_runs_leave_the_kits_own_words_pasteable() -> None:
+    # A password holding a protocol word must not mask that word where the kit
+    # writes it (a reproduction's $REGENKEY_PASSWORD, a field name), while
+    # every run reaching beyond the word is still masked.
+    r = Redactor(["wrong-password-x"])
+    text = r("curl -d password=$REGENKEY_PASSWORD; echoed: -password-x and wrong-passw")
+    assert "password=$REGENKEY_PASSWORD" in text
+    assert "-password-x" not in text and "wrong-passw" not in text
+    assert text.count(REDACTED) == 2
