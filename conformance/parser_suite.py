@@ -11,20 +11,19 @@ protocol on stdin and stdout (see ``conformance/vectors/VECTORS.md``):
   "apiKey": ...}}`` (apiKey only when the body has one) or
   ``{"id": 7, "error": "why"}``, optionally with ``"violates": [ids]``.
 
-A valid vector passes when the record is exactly the expected one; an invalid
-vector passes when the answer is an error, and, if the parser names ids, when
-they are exactly the violated ones. A wrong answer is a failure under the
-vector's ids; a command that cannot start, dies, hangs, or answers out of
-protocol is an ERROR, never counted against the parser.
+The answers are judged by the parser checks
+(:mod:`conformance.client_suite.parser_checks`): a valid body must be read
+as exactly its record (RK-PARSE-001), an error body never as a success
+(RK-PARSE-002), and an invalid body should be refused, naming exactly the
+violated ids if the parser names any (RK-PARSE-003, a SHOULD). A command
+that cannot start, dies, hangs, or answers out of protocol is an ERROR,
+never counted against the parser.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import queue
-import shlex
-import signal
 import subprocess
 import tempfile
 import threading
@@ -35,10 +34,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from conformance.results import Failure, RunResult
+from conformance import commands
+from conformance.catalogue import Party
+from conformance.client_suite.parser_checks import (
+    PARSER_CHECKS,
+    Answered,
+    ParserContext,
+    judge_answer,
+)
+from conformance.registry import registered_checks
+from conformance.results import RunResult
 from conformance.vector_suite import Vector, body_vectors
 
-CHECK = "parser_vectors"
 Progress = Callable[[Vector, str], None]
 
 
@@ -65,10 +72,9 @@ class _Parser:
     def __init__(self, command: str) -> None:
         self._stderr: IO[bytes] = tempfile.TemporaryFile()
         try:
-            self._proc = subprocess.Popen(  # noqa: S602 (the contract: CMD runs through the shell)
-                command, shell=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=self._stderr, start_new_session=True,
-            )  # fmt: skip
+            self._proc = commands.start(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr
+            )
         except OSError as exc:
             self._stderr.close()
             raise ParserBroke(f"the command cannot start: {exc.strerror}") from None
@@ -111,13 +117,9 @@ class _Parser:
         with suppress(OSError):
             if self._proc.stdin is not None:
                 self._proc.stdin.close()
-        try:
+        with suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGKILL)  # the shell and what it started
-            with suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=5)
+        commands.end_group(self._proc)  # the shell and whatever it left running
         self._stderr.close()
 
 
@@ -131,32 +133,6 @@ def _read_answer(text: str, n: int) -> dict[str, Any]:
     if ("record" in answer) == ("error" in answer):
         raise ParserBroke(f'answer {n} has neither or both of "record" and "error"')
     return answer
-
-
-def _show(record: object) -> str:
-    return json.dumps(record, ensure_ascii=False, sort_keys=True)
-
-
-def judge_answer(vector: Vector, answer: dict[str, Any]) -> tuple[str, str, str] | None:
-    """None when the answer is right, else (message, expected, actual)."""
-    if vector.valid:
-        assert vector.record is not None
-        wanted = vector.record.as_dict()
-        if "error" in answer:
-            return ("the parser refused a valid body", _show(wanted),
-                    f"error: {str(answer['error'])[:200]}")  # fmt: skip
-        if answer["record"] != wanted:
-            return "the parser read another record", _show(wanted), _show(answer["record"])
-        return None
-    violated = sorted(vector.violates)
-    if "record" in answer:
-        return ("the parser accepted an invalid body", f"an error ({', '.join(violated)})",
-                f"record: {_show(answer['record'])}")  # fmt: skip
-    cited = answer.get("violates")
-    if cited is not None and (not isinstance(cited, list) or set(cited) != vector.violates):
-        return ("the parser refused the body but named other requirement ids",
-                ", ".join(violated), json.dumps(cited))  # fmt: skip
-    return None
 
 
 def selected_vectors(requirements: frozenset[str] | None) -> list[Vector]:
@@ -190,6 +166,7 @@ def run_parser_suite(config: ParserSuiteConfig, progress: Progress | None = None
     for vector in vectors:
         for rid in _ids(vector, wanted):
             result.result_for(rid)
+    ctx = ParserContext([], result, config.command, wanted)
     parser: _Parser | None = None
     grace = 2.0  # seconds a parser may take to exit once its input ends
     try:
@@ -203,24 +180,18 @@ def run_parser_suite(config: ParserSuiteConfig, progress: Progress | None = None
                 grace = 0.0
                 break
             result.cases += 1
-            verdict = judge_answer(vector, answer)
-            for rid in _ids(vector, wanted):
-                if verdict is None:
-                    result.record_pass(rid)
-                    continue
-                message, expected, actual = verdict
-                result.record_failure(Failure(
-                    requirement_id=rid, check=CHECK, message=f"[{vector.label}] {message}",
-                    expected=expected, actual=actual,
-                    reproduction=f"printf '%s\\n' {shlex.quote(line)} | {config.command}",
-                ))  # fmt: skip
+            ctx.answered.append(Answered(vector, line, answer))
             if progress is not None:
-                progress(vector, "pass" if verdict is None else "fail")
+                verdicts = judge_answer(vector, answer).values()
+                progress(vector, "pass" if all(v is None for v in verdicts) else "fail")
     except ParserBroke as exc:
         _record_errors(result, vectors, str(exc), wanted)
     finally:
         if parser is not None:
             parser.close(grace)
+    for spec in registered_checks(Party.CLIENT):
+        if spec.name in PARSER_CHECKS:
+            spec.func(ctx)
     result.duration_s = time.perf_counter() - started
     result.finish()
     return result

@@ -53,9 +53,24 @@ class Vector:
         return self.body is not None
 
     @property
+    def is_error_body(self) -> bool:
+        """A valid error, or an invalid body that breaks an error rule (RK-ERR-*)
+        or says "error" and nowhere "success" (in any letter case)."""
+        if self.valid:
+            return self.record is not None and not self.record.is_success
+        if any(rid.startswith("RK-ERR-") for rid in self.violates):
+            return True
+        text = (self.body or b"").decode("utf-8", "replace").lower()
+        return "error" in text and "success" not in text
+
+    @property
     def judged_ids(self) -> tuple[str, ...]:
-        """The ids a wrong answer breaks: the violated ones, or all it names."""
-        return tuple(sorted(self.violates)) if not self.valid else self.requirements
+        """The ids a parser's answer to this body is judged under (RK-PARSE-*):
+        RK-PARSE-001 for a valid body, RK-PARSE-003 for an invalid one, and
+        RK-PARSE-002 beside either for an error body. The body's own ids
+        (``requirements``, ``violates``) are what a validator is judged under."""
+        first = "RK-PARSE-001" if self.valid else "RK-PARSE-003"
+        return (first, "RK-PARSE-002") if self.is_error_body else (first,)
 
     @property
     def label(self) -> str:

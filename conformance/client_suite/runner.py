@@ -16,26 +16,33 @@ import os
 import queue
 import random
 import secrets
-import signal
-import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any
-from urllib.parse import quote, quote_plus
+from typing import Any
 
 from conformance.catalogue import Party
+from conformance.client_suite import variant_checks  # noqa: F401 (registers RK-CLI-003/004)
 from conformance.client_suite.checks import (  # importing registers the checks
     REQUEST_CHECKS,
     ClientContext,
     reproduction,
 )
-from conformance.client_suite.scenarios import Auth, Case, Expectation, Output, Scenario, plan
+from conformance.client_suite.execution import run_command
+from conformance.client_suite.parser_checks import PARSER_CHECKS
+from conformance.client_suite.scenarios import (
+    ALL_FORMATS,
+    Auth,
+    Case,
+    Expectation,
+    Scenario,
+    plan,
+)
 from conformance.client_suite.server import Answer, RecordedRequest, RecordingApp
 from conformance.loopback import serving
 from conformance.records import ENDPOINT_PATH, MEDIA_TYPES, Format, Record, render
@@ -45,7 +52,7 @@ from conformance.reports import format_failure
 from conformance.results import RunResult, Status
 
 Serve = Callable[[Any], AbstractContextManager[str]]
-CANNOT_START = (126, 127)  # the shell's "not executable" and "not found"
+Progress = Callable[[int, int, str, str], None]
 AUTHS = {"both": (Auth.CREDENTIALS, Auth.KEY), "credentials": (Auth.CREDENTIALS,),
          "key": (Auth.KEY,)}  # fmt: skip
 
@@ -60,13 +67,24 @@ class ClientSuiteConfig:
     seed: int = 0
     auth: str = "both"
     jobs: int = 2
+    formats: tuple[Format, ...] = ALL_FORMATS  # the formats the client claims to parse
+
+
+def parse_formats(text: str) -> tuple[Format, ...] | str:
+    """``--formats json,xml``: the formats, in the suite's order, or a usage problem."""
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in {f.value for f in ALL_FORMATS}]
+    if unknown or not names:
+        return f"--formats takes a comma list of plain, json, xml (got {text!r})"
+    return tuple(f for f in ALL_FORMATS if f.value in names)
 
 
 def selected_checks(
     requirements: Iterable[str] | None, names: Iterable[str] | None = None
 ) -> list[CheckSpec]:
-    """The client checks that judge any of ``requirements`` (all when None)."""
-    found = registered_checks(Party.CLIENT)
+    """The client checks that judge any of ``requirements`` (all when None);
+    a parser's own checks (RK-PARSE-*) are check-parser's."""
+    found = [c for c in registered_checks(Party.CLIENT) if c.name not in PARSER_CHECKS]
     if names is not None:
         found = [c for c in found if c.name in set(names)]
     if requirements is None:
@@ -76,123 +94,60 @@ def selected_checks(
 
 
 def add_secret(redactor: Redactor, secret: str | None) -> None:
-    """A secret in every spelling a client may send or print, double-encoded too."""
-    if not secret:
-        return
-    for form in (secret, quote(secret, safe=""), quote_plus(secret)):
-        redactor.add(form)
-        redactor.add(quote(form, safe=""))
-        redactor.add(quote_plus(form))
-    redactor.add(quote(secret, safe="~()*!.'"))  # JavaScript's encodeURIComponent
-    redactor.add(secret.encode("ascii", "backslashreplace").decode("ascii"))
-    redactor.add(secret.encode("unicode_escape").decode("ascii").replace("\\x", "\\u00"))
+    """A secret in every spelling a client may send or print: the Redactor's
+    own generator (:mod:`conformance.spellings`) covers URL-encoding in any
+    variant, twice too, JavaScript's encodeURIComponent and backslash escapes."""
+    redactor.add(secret)
 
 
 def _scrubbed_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("REGENKEY_")}
 
 
-MAX_OUTPUT = 1 << 20  # per stream; a client prints one small JSON object
+class _InOrder:
+    """Progress lines in scenario order, whatever order the jobs finish in,
+    so that ``[ 2/24]`` is always scenario 02."""
 
+    def __init__(self, cases: list[Case], progress: Progress | None) -> None:
+        self._cases, self._progress = cases, progress
+        self._lock = threading.Lock()
+        self._finished: dict[int, str] = {}
+        self._next = 0
 
-class _Capture(threading.Thread):
-    """Reads one of the command's pipes, keeping at most ``limit`` bytes; past
-    that it stops and raises the alarm, so that a client printing without end
-    neither fills the kit's memory nor waits out its timeout."""
-
-    def __init__(self, stream: IO[bytes], limit: int, alarm: threading.Event) -> None:
-        super().__init__(daemon=True)
-        self.stream, self.limit, self.alarm = stream, limit, alarm
-        self.data = bytearray()
-        self.overflow = False
-
-    def run(self) -> None:
-        # os.read, not the buffered stream: no lock that a close could wait on.
-        try:
-            while chunk := os.read(self.stream.fileno(), 65536):
-                if len(self.data) + len(chunk) > self.limit:
-                    self.overflow = True
-                    return
-                self.data += chunk
-        except OSError:
-            pass
-        finally:
-            self.stream.close()
-            self.alarm.set()
-
-
-def run_command(command: str, env: dict[str, str], timeout: float) -> Output | str:
-    """Run ``command`` through the shell; an ERROR message if it cannot be judged:
-    it cannot start, it outlives ``timeout`` (it and everything it started are
-    killed), or it prints more than :data:`MAX_OUTPUT` bytes on either stream."""
-    try:
-        proc = subprocess.Popen(  # noqa: S602 (the contract: CMD runs through the shell)
-            command, shell=True, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True,
-        )  # fmt: skip
-    except OSError as exc:
-        return f"the command cannot start: {exc.strerror}"
-    assert proc.stdout is not None and proc.stderr is not None
-    alarm = threading.Event()
-    out, err = _Capture(proc.stdout, MAX_OUTPUT, alarm), _Capture(proc.stderr, MAX_OUTPUT, alarm)
-    out.start()
-    err.start()
-    deadline = time.monotonic() + timeout
-    problem = None
-    while problem is None:
-        alarm.clear()  # before looking: a reader that finishes after this wakes the wait
-        if out.overflow or err.overflow:
-            stream = "stdout" if out.overflow else "stderr"
-            problem = f"the command printed more than {MAX_OUTPUT} bytes on {stream}"
-        elif not out.is_alive() and not err.is_alive():
-            break  # both pipes closed: the command (and whatever it started) is done
-        elif (remaining := deadline - time.monotonic()) <= 0:
-            problem = f"the command did not finish within {timeout:g} s"
-        else:
-            alarm.wait(remaining)
-    if problem is None:
-        try:
-            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            problem = f"the command did not finish within {timeout:g} s"
-    if problem is not None:
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # the shell and everything it started
-        with suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
-    for capture in (out, err):
-        capture.join(timeout=1)  # a grandchild in a session of its own may keep a pipe open
-    if problem is not None:
-        return problem
-    stderr = err.data.decode("utf-8", errors="replace")
-    if proc.returncode in CANNOT_START:
-        last = stderr.strip().splitlines()[-1:] or [""]
-        return f"the command cannot start (exit {proc.returncode}): {last[0][:200]}"
-    return Output(proc.returncode, out.data.decode("utf-8", errors="replace"), stderr)
+    def done(self, index: int, word: str) -> None:
+        if self._progress is None:
+            return
+        with self._lock:
+            self._finished[index] = word
+            while self._next in self._finished:
+                scenario = self._cases[self._next].scenario
+                assert scenario is not None
+                word = self._finished.pop(self._next)
+                self._next += 1
+                self._progress(self._next, len(self._cases), scenario.name, word)
 
 
 def _run_scenarios(
-    config: ClientSuiteConfig,
-    scenarios: list[Scenario],
-    serve: Serve,
-    progress: Callable[[int, int, str, str], None] | None,
+    config: ClientSuiteConfig, scenarios: list[Scenario], serve: Serve, progress: Progress | None
 ) -> list[Case]:
     cases = [Case(s.expectation, scenario=s) for s in scenarios]
     jobs = max(1, min(config.jobs, len(scenarios)))
     free: queue.Queue[tuple[RecordingApp, str]] = queue.Queue()
     base = _scrubbed_environment()
-    done = [0]
+    shown = _InOrder(cases, progress)
     cannot_start: list[str] = []
     with ExitStack() as stack:
         for _ in range(jobs):
             app = RecordingApp()
             free.put((app, stack.enter_context(serve(app))))
 
-        def one(case: Case) -> None:
+        def one(index: int) -> None:
+            case = cases[index]
             scenario = case.scenario
             assert scenario is not None
             if cannot_start:  # it will not start for the next scenario either
                 case.error = cannot_start[0]
+                shown.done(index, case.error)
                 return
             app, url = free.get()
             try:
@@ -209,17 +164,26 @@ def _run_scenarios(
             else:
                 case.output = outcome
                 word = f"exit {outcome.exit_code}, {len(case.requests)} request(s)"
-            done[0] += 1
-            if progress is not None:
-                progress(done[0], len(cases), scenario.name, word)
+            shown.done(index, word)
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            list(pool.map(one, cases))
+            list(pool.map(one, range(len(cases))))
     return cases
 
 
-def judge(ctx: ClientContext, specs: list[CheckSpec], requirements: frozenset[str] | None) -> None:
-    """Run ``specs`` over ``ctx``'s cases and settle the verdicts."""
+# Requirements that only a scenario of one way of authenticating can judge: with
+# ``--auth`` leaving it out, they are outside the run's scope, not unjudged.
+NEEDS_AUTH = {Auth.KEY: ("RK-AUTH-010",), Auth.CREDENTIALS: ("RK-PARAM-003",)}
+
+
+def judge(
+    ctx: ClientContext,
+    specs: list[CheckSpec],
+    requirements: frozenset[str] | None,
+    out_of_scope: frozenset[str] = frozenset(),
+) -> None:
+    """Run ``specs`` over ``ctx``'s cases and settle the verdicts; ids in
+    ``out_of_scope`` appear only if something was recorded for them."""
     for spec in specs:
         with ctx.running(spec.name):
             try:
@@ -237,6 +201,8 @@ def judge(ctx: ClientContext, specs: list[CheckSpec], requirements: frozenset[st
         result.requirements = {k: v for k, v in result.requirements.items() if k in requirements}
     for spec in specs:
         for rid in spec.requirement_ids:
+            if rid in out_of_scope and rid not in result.requirements:
+                continue
             if requirements is None or rid in requirements:
                 result.result_for(rid)
     result.finish()
@@ -245,22 +211,26 @@ def judge(ctx: ClientContext, specs: list[CheckSpec], requirements: frozenset[st
 def run_client_suite(
     config: ClientSuiteConfig,
     redactor: Redactor,
-    progress: Callable[[int, int, str, str], None] | None = None,
+    progress: Progress | None = None,
     serve: Serve = serving,
 ) -> RunResult:
     """Judge the client that ``config.command`` runs; secrets go to ``redactor``."""
     result = RunResult("client", config.command, config.seed, config.strict)
     result.started = datetime.now(UTC)
     started = time.perf_counter()
-    scenarios = plan(random.Random(config.seed), AUTHS[config.auth])  # noqa: S311
+    auths = AUTHS[config.auth]
+    scenarios = plan(random.Random(config.seed), auths, config.formats)  # noqa: S311
+    result.scope = {"formats": [f.value for f in config.formats], "auth": [a.value for a in auths]}
     for scenario in scenarios:
         for secret in scenario.secrets():
             add_secret(redactor, secret)
     cases = _run_scenarios(config, scenarios, serve, progress)
     result.cases = sum(len(c.requests) for c in cases)
-    repro = reproduction(config.command, config.raw, config.auth, config.seed)
+    formats = "" if config.formats == ALL_FORMATS else ",".join(f.value for f in config.formats)
+    repro = reproduction(config.command, config.raw, config.auth, config.seed, formats)
     ctx = ClientContext(cases, result, redactor, config.raw, repro)
-    judge(ctx, selected_checks(config.requirements), config.requirements)
+    skipped = [rid for auth, ids in NEEDS_AUTH.items() if auth not in auths for rid in ids]
+    judge(ctx, selected_checks(config.requirements), config.requirements, frozenset(skipped))
     result.duration_s = time.perf_counter() - started
     return result
 

@@ -6,59 +6,29 @@ the raw path (not percent-decoded), the raw query string, every header, and
 the body bytes however they were framed (Content-Length or chunked). It
 answers every request, whatever its method, path or parameters, with the
 planned answer, so that one fault of a client is judged under one
-requirement only and never also as a misunderstood answer.
+requirement only and never also as a misunderstood answer. Bodies are read
+by :mod:`conformance.client_suite.inbound` (real parsers).
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
-from urllib.parse import unquote_to_bytes
-from xml.etree.ElementTree import ParseError
 
-import defusedxml
+from conformance.client_suite.inbound import (
+    BODY_MEDIA_TYPES,
+    BodyKind,
+    Param,
+    Problem,
+    body_kind,
+    decode_pairs,
+    media_type,
+    read_body,
+)
 
-from conformance.bodies import parse_xml
-
-
-class BodyKind(StrEnum):
-    """What a request body is, read from its bytes (not from its Content-Type)."""
-
-    FORM = "form"
-    MULTIPART = "multipart"
-    XML = "xml"
-    JSON = "json"
-
-
-# The media types that name each kind of body (RK-HTTP-011).
-BODY_MEDIA_TYPES: dict[BodyKind, frozenset[str]] = {
-    BodyKind.FORM: frozenset({"application/x-www-form-urlencoded"}),
-    BodyKind.MULTIPART: frozenset({"multipart/form-data"}),
-    BodyKind.XML: frozenset({"application/xml", "text/xml"}),
-    BodyKind.JSON: frozenset({"application/json"}),
-}
-
-
-@dataclass(frozen=True)
-class Param:
-    """One parameter as the server decoded it; ``where`` is "query" or "body"."""
-
-    name: str
-    value: str
-    where: str
-    decodable: bool = True  # False: the bytes were not UTF-8 once decoded
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A body the server cannot read parameters from, and the rule it breaks."""
-
-    requirement: str
-    message: str
+__all__ = ["BODY_MEDIA_TYPES", "BodyKind", "Param", "Problem", "RecordedRequest", "RecordingApp"]
 
 
 @dataclass(frozen=True)
@@ -75,13 +45,17 @@ class RecordedRequest:
         return [v for n, v in self.headers if n.lower() == name.lower()]
 
     @property
-    def media_type(self) -> str:
+    def content_type(self) -> str:
         values = self.header_values("content-type")
-        return values[0].split(";")[0].strip().lower() if values else ""
+        return values[0] if values else ""
+
+    @property
+    def media_type(self) -> str:
+        return media_type(self.content_type)
 
     @property
     def body_kind(self) -> BodyKind | None:
-        return body_kind(self.body)
+        return body_kind(self.body, self.content_type)
 
     @property
     def target(self) -> str:
@@ -91,95 +65,8 @@ class RecordedRequest:
     def params(self) -> tuple[list[Param], Problem | None]:
         """Query and body parameters, decoded as a server decodes them."""
         params = decode_pairs(self.query, "query")
-        kind = self.body_kind
-        if kind is BodyKind.FORM:
-            params += decode_pairs(self.body, "body")
-        elif kind is BodyKind.MULTIPART:
-            params += multipart_fields(self.body)
-        elif kind is BodyKind.XML:
-            fields, problem = account_fields(self.body)
-            if problem is not None:
-                return params, problem
-            params += fields
-        elif kind is BodyKind.JSON:
-            message = "a JSON body is none of the request formats (form, multipart, <Account>)"
-            return params, Problem("RK-HTTP-011", message)
-        return params, None
-
-
-def body_kind(body: bytes) -> BodyKind | None:
-    head = body.lstrip()
-    if not head:
-        return None
-    if head.startswith(b"<"):
-        return BodyKind.XML
-    if head.startswith(b"--") and b"content-disposition" in body[:4096].lower():
-        return BodyKind.MULTIPART
-    if head[:1] in (b"{", b"["):
-        return BodyKind.JSON
-    return BodyKind.FORM
-
-
-def _decode_component(raw: bytes) -> tuple[str, bool]:
-    data = unquote_to_bytes(raw.replace(b"+", b" "))
-    try:
-        return data.decode("utf-8"), True
-    except UnicodeDecodeError:
-        return data.decode("utf-8", errors="replace"), False
-
-
-def decode_pairs(raw: bytes, where: str) -> list[Param]:
-    """``a=1&b=2`` decoded as a form: ``+`` is a space, ``%XX`` a byte, UTF-8."""
-    out = []
-    for part in raw.split(b"&"):
-        if not part:
-            continue
-        name, _, value = part.partition(b"=")
-        decoded_name, ok_name = _decode_component(name)
-        decoded_value, ok_value = _decode_component(value)
-        out.append(Param(decoded_name, decoded_value, where, ok_name and ok_value))
-    return out
-
-
-_FIELD_NAME = re.compile(rb'\bname="([^"]*)"', re.IGNORECASE)
-
-
-def multipart_fields(body: bytes) -> list[Param]:
-    """The fields of a multipart/form-data body (boundary from its first line)."""
-    stripped = body.lstrip()
-    boundary = stripped.split(b"\n", 1)[0].rstrip(b"\r")
-    out = []
-    for part in stripped.split(boundary)[1:]:
-        if part.startswith(b"--"):
-            break
-        head, sep, content = part.lstrip(b"\r\n").partition(b"\r\n\r\n")
-        if not sep:
-            head, _, content = part.lstrip(b"\n").partition(b"\n\n")
-        match = _FIELD_NAME.search(head)
-        if match is None:
-            continue
-        if content.endswith(b"\r\n"):
-            content = content[:-2]
-        elif content.endswith(b"\n"):
-            content = content[:-1]
-        name = match.group(1).decode("utf-8", errors="replace")
-        try:
-            out.append(Param(name, content.decode("utf-8"), "body"))
-        except UnicodeDecodeError:
-            out.append(Param(name, content.decode("utf-8", "replace"), "body", False))
-    return out
-
-
-def account_fields(body: bytes) -> tuple[list[Param], Problem | None]:
-    """The children of the page's ``<Account>`` body."""
-    try:
-        root = parse_xml(body)
-    except (ParseError, defusedxml.DefusedXmlException, ValueError):
-        message = "the XML body is not well-formed: values must be XML-escaped (& as &amp;)"
-        return [], Problem("RK-PARAM-003", message)
-    if root.tag != "Account":
-        return [], Problem("RK-PARAM-001", f"the XML body's root is <{root.tag}>, not <Account>")
-    return [Param(child.tag, child.text or "", "body") for child in root], None
+        fields, problem = read_body(self.body, self.content_type)
+        return params + fields, problem
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,13 @@
 """A one-file client of the adapter contract, correct unless told to break.
 
     python pyclient.py [--encoding form|query|multipart|xml] [--chunked]
-                       [--lower-case] [--raw] [--bug NAME] [--leaky]
+                       [--lower-case] [--bom] [--bare-names] [--only-json]
+                       [--raw] [--bug NAME] [--leaky]
+
+--bom: the <Account> body as .NET's XmlWriter writes it (a byte-order mark,
+a declaration in single quotes, standalone, a comment before the root);
+--bare-names: multipart field names as bare tokens (name=userId, RFC 7578);
+--only-json: an SDK that only ever asks for and parses JSON.
 
 Standard library only, so that a whole client-suite run takes about a second.
 Each --bug breaks exactly one requirement (see tests/test_client_suite.py).
@@ -36,6 +42,8 @@ def build(args: argparse.Namespace) -> tuple[str, str, dict[str, str], bytes]:
         params += [("userId", ""), ("password", "")]
     if bug == "wrong-format":  # asks for another format than the one it parses
         fmt = "json" if fmt == "xml" else "xml"
+    if args.only_json:
+        fmt = "json"
     params.append(("format", fmt))
     headers = {"Cache-Control": "no-cache", "X-Extra": "1"}
     if key and bug != "key-in-query":
@@ -57,8 +65,10 @@ def build(args: argparse.Namespace) -> tuple[str, str, dict[str, str], bytes]:
         headers["Content-Type"] = "text/plain" if bug == "wrong-content-type" else form
     elif args.encoding == "multipart":
         boundary = uuid.uuid4().hex
+        quote_mark = "" if args.bare_names else '"'
         parts = [
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{n}"\r\n\r\n{v}\r\n'
+            f"--{boundary}\r\nContent-Disposition: form-data; name={quote_mark}{n}{quote_mark}"
+            f"\r\n\r\n{v}\r\n"
             for n, v in params
         ]
         body = ("".join(parts) + f"--{boundary}--\r\n").encode()
@@ -66,6 +76,9 @@ def build(args: argparse.Namespace) -> tuple[str, str, dict[str, str], bytes]:
     else:
         inner = "".join(f"<{n}>{escape(v)}</{n}>" for n, v in params)
         body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Account>{inner}</Account>'.encode()
+        if args.bom:
+            head = "<?xml version='1.0' encoding='utf-8' standalone='yes'?>\r\n<!-- sdk -->"
+            body = b"\xef\xbb\xbf" + f"{head}<Account>{inner}</Account>".encode()
         headers["Content-Type"] = "application/xml"
     path = "/SMSApi/rest/regenerateApiKey" if bug == "wrong-path" else PATH
     if query:
@@ -100,6 +113,9 @@ def main() -> int:
     parser.add_argument("--encoding", default="form", choices=["form", "query", "multipart", "xml"])
     parser.add_argument("--chunked", action="store_true")
     parser.add_argument("--lower-case", action="store_true", help="send the header as apikey")
+    parser.add_argument("--bom", action="store_true", help="an <Account> body as XmlWriter writes")
+    parser.add_argument("--bare-names", action="store_true", help="multipart name=userId")
+    parser.add_argument("--only-json", action="store_true", help="asks for and parses JSON only")
     parser.add_argument("--raw", action="store_true")
     parser.add_argument("--bug")
     parser.add_argument("--leaky", action="store_true", help="print every secret it is given")
@@ -120,11 +136,13 @@ def main() -> int:
         conn.request(method, path, body=body or None, headers=headers)
     response = conn.getresponse()
     text = response.read().decode("utf-8")
+    if args.bug == "throws-on-4xx" and response.status != 200:  # as the vendor's PHP class
+        raise RuntimeError(f"HTTP {response.status}")
     if args.raw:
         print(text)
         return 0
-    record = parse(text, os.environ["REGENKEY_FORMAT"], response.getheader("content-type", ""),
-                   args.bug)  # fmt: skip
+    fmt = "json" if args.only_json else os.environ["REGENKEY_FORMAT"]
+    record = parse(text, fmt, response.getheader("content-type", ""), args.bug)
     if args.bug == "success-on-error":
         record["status"] = "success"
     if args.bug == "invents-key" and "apiKey" not in record:
