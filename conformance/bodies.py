@@ -13,6 +13,7 @@ envelope; anything else is judged as a success.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,13 +97,48 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+#: The deepest nesting a body may have (a valid response is 1 deep in JSON, 2 in
+#: XML). Deeper is judged not well-formed (RK-JSON-003, RK-XML-003): RFC 8259
+#: section 9 lets a parser bound nesting, and no parser recursion is ever risked.
+MAX_DEPTH = 64
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*+"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether arrays and objects nest deeper than ``limit``: a scan of the
+    brackets outside strings, before any parser recurses into them."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _xml_too_deep(root: Element, limit: int = MAX_DEPTH) -> bool:
+    """Whether elements nest deeper than ``limit`` (the root is depth 1); no recursion."""
+    level = [root]
+    for _ in range(limit):
+        level = [child for element in level for child in element]
+        if not level:
+            return False
+    return True
+
+
 def validate_json(body: bytes | str) -> BodyVerdict:
     text, bad = _decode(body, "RK-JSON-003")
     if text is None:
         return BodyVerdict(Format.JSON, None, (bad,) if bad else ())
+    if json_too_deep(text):
+        message = f"not well-formed JSON: nested deeper than {MAX_DEPTH} levels"
+        return BodyVerdict(Format.JSON, None, (Violation("RK-JSON-003", message),))
     try:
         data = json.loads(text, parse_constant=_reject_constant)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         return BodyVerdict(
             Format.JSON, None, (Violation("RK-JSON-003", f"not well-formed JSON: {exc}"),)
         )
@@ -158,8 +194,11 @@ def validate_xml(body: bytes | str) -> BodyVerdict:
     # refuses bytes that break it.
     try:
         root = parse_xml(body)
-    except (ParseError, defusedxml.DefusedXmlException, ValueError) as exc:
+    except (ParseError, defusedxml.DefusedXmlException, ValueError, RecursionError) as exc:
         message = f"not well-formed XML, or it has a DTD or entities: {exc}"
+        return BodyVerdict(Format.XML, None, (Violation("RK-XML-003", message),))
+    if _xml_too_deep(root):
+        message = f"not well-formed XML: elements nested deeper than {MAX_DEPTH} levels"
         return BodyVerdict(Format.XML, None, (Violation("RK-XML-003", message),))
     violations: list[Violation] = []
     seen: set[tuple[str, str]] = set()

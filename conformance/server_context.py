@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from urllib.parse import quote, quote_plus
 
 import httpx
 
 from conformance.bodies import BodyVerdict, Violation, validate_body
+from conformance.exchange import ExchangeError, HttpClient, is_loopback
 from conformance.records import MEDIA_TYPES, Format, Record
 from conformance.redaction import Redactor
 from conformance.results import Failure, HttpMessage, RunResult
-from conformance.wire import RequestSpec, WireRequest, build, curl_command
+from conformance.spellings import SHORT_PASSWORD_NOTE, echo_in, recognisable
+from conformance.spellings import pattern as secret_pattern
+from conformance.wire import Encoding, RequestSpec, WireRequest, build, curl_command
 
 MAX_BODY = 1024 * 1024  # a response larger than this is the target's fault: ERROR
 _MEDIA_ALIASES = {Format.XML: {"application/xml", "text/xml"}}
@@ -31,6 +32,25 @@ _MEDIA_ALIASES = {Format.XML: {"application/xml", "text/xml"}}
 
 class TargetError(Exception):
     """The target could not be reached or broke the connection: an ERROR."""
+
+    def stops_the_run_because(self) -> str:
+        """Why the checks after this one are not run (each is an ERROR)."""
+        return f"the target stopped answering ({self})"
+
+
+class CredentialsRefused(TargetError):
+    """The run's own account authenticated in no request form (nor by a key
+    given): the user's setup is wrong, which says nothing about the target."""
+
+    MESSAGE = (
+        "the account's credentials were refused in every form: check --user-id / REGENKEY_PASSWORD"
+    )
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+
+    def stops_the_run_because(self) -> str:
+        return self.MESSAGE
 
 
 class Blocked(Exception):
@@ -47,6 +67,10 @@ class Exchange:
     fmt: Format | None = None
     verdict: BodyVerdict | None = None
     observed_key: str | None = None  # a key seen in a body judged non-conformant
+    answered_in: Format | None = None  # set when the body was valid in another format
+    # The body broke a rule the judge blamed on no id (``error_rule=None``): an
+    # error in another format, or a 4xx that is no envelope; the check decides.
+    unjudged: bool = False
 
     @property
     def record(self) -> Record | None:
@@ -86,16 +110,22 @@ class ServerContext:
     timeout: float = 10.0
     rng: random.Random = field(init=False)
     check_name: str = ""
-    client: httpx.Client = field(init=False)
+    client: HttpClient = field(init=False)
     tricky: Account | None = None  # an account whose password needs encoding (RK-PARAM-002)
     max_rotations: int | None = None  # live runs: stop before the key is rotated more often
+    max_bad_logins: int | None = None  # live runs: wrong-password attempts on the real account
+    bad_logins: int = 0
     rotations: int = 0
     recorder: Callable[[Exchange], None] | None = None
-    target_error: str | None = None  # set when the target stops answering
+    target_error: str | None = None  # set when the target stops answering: why
+    proxy: str | None = None  # an explicit --proxy; the environment's is never used
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)  # noqa: S311 (reproducible cases, not secrets)
-        self.client = httpx.Client(timeout=self.timeout)
+        # the kit's own bounded client: one deadline per exchange, MAX_BODY decoded
+        # bytes, no proxy from the environment (only ``proxy``, when given)
+        proxy = None if is_loopback(self.base_url) else self.proxy
+        self.client = HttpClient(self.timeout, max_body=MAX_BODY, proxy=proxy)
         self.redactor.add(self.account.password)
         if self.tricky is not None:
             self.redactor.add(self.tricky.password)
@@ -121,17 +151,29 @@ class ServerContext:
         self,
         spec: RequestSpec,
         fmt: Format | None = None,
-        format_rule: str = "RK-FMT-001",
+        format_rule: str | None = "RK-FMT-001",
         account: Account | None = None,
+        error_rule: str | None = "RK-ERR-005",
     ) -> Exchange:
         """Send, judge the response, and remember any key it issued.
 
         ``fmt`` is the format the answer must be in, and ``format_rule`` the
         requirement that says so (RK-FMT-001 by default; RK-FMT-002 for the
         default, RK-FMT-003 for letter case, RK-FMT-004 for unknown values).
-        A key issued goes to ``account`` (the suite's main account by default).
+        ``error_rule`` is the id a refusal in another format breaks: RK-ERR-005
+        (or ``format_rule``, when that names a specific rule); a probe that
+        isolates one requirement names its own id, since a server that did not
+        read the parameters never saw ``format`` either; None judges it under
+        no id (the check decides), and so does ``format_rule=None`` for a
+        success. A key issued goes to ``account`` (the suite's main account by
+        default).
         """
         account = account or self.account
+        if is_bad_login(spec, self.account):
+            if self.max_bad_logins is not None and self.bad_logins >= self.max_bad_logins:
+                budget = f"--max-bad-logins {self.max_bad_logins}"
+                raise Blocked(f"wrong-password budget spent ({budget})")
+            self.bad_logins += 1
         if self.max_rotations is not None and self.rotations >= self.max_rotations:
             if self._could_rotate(spec):
                 raise Blocked(f"rotation budget spent (--max-rotations {self.max_rotations})")
@@ -142,7 +184,7 @@ class ServerContext:
         self.result.cases += 1
         status, headers, body = self.fetch(wire, content)
         exchange = Exchange(spec, wire, status, headers, body)
-        self.judge(exchange, fmt, format_rule, account)
+        self.judge(exchange, fmt, format_rule, account, error_rule)
         if self.recorder is not None:
             self.recorder(exchange)
         issued = exchange.new_key or exchange.observed_key
@@ -157,24 +199,16 @@ class ServerContext:
     def fetch(
         self, wire: WireRequest, content: bytes | Iterator[bytes] | None = None
     ) -> tuple[int, httpx.Headers, bytes]:
-        """One exchange, bounded as a whole: ``timeout`` for the complete answer
-        (a server that drips bytes trips no per-read timeout) and MAX_BODY bytes."""
-        deadline = time.monotonic() + self.timeout
-        body = bytearray()
+        """One exchange, bounded as a whole (conformance/exchange.py): ``timeout``
+        from connect to the last byte whatever the target does (a dripped head,
+        endless 1xx), and MAX_BODY bytes after any content coding is removed."""
         try:
-            with self.client.stream(
-                wire.method, wire.url, headers=list(wire.headers),
-                content=wire.body if content is None else content,
-            ) as response:  # fmt: skip
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_BODY:
-                        raise TargetError(f"{self.base_url} sent a body over {MAX_BODY} bytes")
-                    if time.monotonic() > deadline:
-                        raise TargetError(f"no complete answer from {self.base_url} in time")
-        except httpx.HTTPError as exc:
-            raise TargetError(f"{type(exc).__name__} talking to {self.base_url}") from None
-        return response.status_code, response.headers, bytes(body)
+            answer = self.client.request(
+                wire.method, wire.url, wire.headers, wire.body if content is None else content
+            )
+        except ExchangeError as exc:
+            raise TargetError(str(exc)) from None
+        return answer.status, httpx.Headers(list(answer.headers)), answer.body
 
     def _could_rotate(self, spec: RequestSpec) -> bool:
         """Whether a correct server would regenerate a key for this request."""
@@ -195,18 +229,21 @@ class ServerContext:
         self,
         ex: Exchange,
         fmt: Format | None,
-        format_rule: str = "RK-FMT-001",
+        format_rule: str | None = "RK-FMT-001",
         account: Account | None = None,
+        error_rule: str | None = "RK-ERR-005",
     ) -> None:
         self.expect("RK-SAFE-001", ex.status < 500, ex, "no 5xx for any client input",
                     "a status below 500", f"HTTP {ex.status}")  # fmt: skip
-        for each in {id(a): a for a in (self.account, self.tricky, account) if a}.values():
-            self._judge_echo(ex, each.password)
+        self._judge_echo(ex, [a for a in (self.account, self.tricky, account) if a])
         if fmt is None or ex.status in (404, 405, 413):
             return
         ex.fmt = fmt
         ex.verdict = validate_body(ex.body, fmt)
-        if not ex.verdict.ok and self._in_wrong_format(ex, fmt, format_rule):
+        if not ex.verdict.ok and self._in_wrong_format(ex, fmt, format_rule, error_rule):
+            return
+        if not ex.verdict.ok and error_rule is None and 400 <= ex.status < 500:
+            ex.unjudged = True  # a refusal of what the request tried, not an envelope
             return
         for violation in ex.verdict.violations:
             self.fail(violation.requirement, ex, f"the {fmt.value} body breaks its artefact",
@@ -226,32 +263,50 @@ class ServerContext:
             self.expect("RK-KEY-002", uuid4, ex, "the key is a random (version 4) UUID",
                         "version nibble 4, variant 8-b", f"{key[12]} and {key[16]}")  # fmt: skip
 
-    def _in_wrong_format(self, ex: Exchange, fmt: Format, format_rule: str) -> bool:
+    def _in_wrong_format(
+        self, ex: Exchange, fmt: Format, format_rule: str | None, error_rule: str | None
+    ) -> bool:
         """A body valid in another format broke the format rule, not that format's
-        artefact: one violation, under RK-ERR-005 for errors, else ``format_rule``."""
+        artefact: one violation, under ``error_rule`` for errors, else ``format_rule``."""
         for other in Format:
             verdict = validate_body(ex.body, other) if other is not fmt else None
             if verdict is not None and verdict.record is not None:
                 # The specific rule the request tested wins; otherwise a success in
                 # the wrong format breaks RK-FMT-001 and an error RK-ERR-005.
-                generic = format_rule == "RK-FMT-001" and not verdict.record.is_success
-                rid = "RK-ERR-005" if generic else format_rule
-                if verdict.record.is_success:
+                rid: str | None = format_rule
+                if not verdict.record.is_success:
+                    specific = error_rule == "RK-ERR-005" and format_rule != "RK-FMT-001"
+                    rid = format_rule if specific else error_rule
+                else:
                     ex.observed_key = verdict.record.api_key
-                self.fail(rid, ex, f"asked for {fmt.value}, answered in {other.value}",
-                          f"a {fmt.value} body", f"a valid {other.value} body")  # fmt: skip
-                ex.verdict = BodyVerdict(fmt, None, (Violation(rid, "wrong format"),))
+                ex.answered_in, ex.unjudged = other, rid is None
+                if rid is not None:
+                    self.fail(rid, ex, f"asked for {fmt.value}, answered in {other.value}",
+                              f"a {fmt.value} body", f"a valid {other.value} body")  # fmt: skip
+                violation = Violation(rid or "RK-FMT-001", "wrong format")
+                ex.verdict = BodyVerdict(fmt, None, (violation,))
                 return True
         return False
 
-    def _judge_echo(self, ex: Exchange, password: str) -> None:
-        if len(password) < 6:
-            return  # too short to tell an echo from chance
-        text = ex.body.decode("utf-8", errors="replace")
-        forms = {password, quote(password, safe=""), quote_plus(password)}
-        echoed = any(form in text for form in forms)
-        self.expect("RK-SAFE-002", not echoed, ex, "no response may contain the password",
-                    "no trace of the password", "the password is in the body")  # fmt: skip
+    def _judge_echo(self, ex: Exchange, accounts: list[Account]) -> None:
+        """RK-SAFE-002 for what this request submitted as a password: its
+        ``password`` parameters and, in a raw body (or a query written into
+        the path), an account's password; not a value sent under another name."""
+        spec = ex.spec
+        submitted = {v for k, v in spec.params if k.lower() == "password" and v.strip()}
+        carried = ex.wire.body.decode("utf-8", "replace") if spec.encoding is Encoding.RAW else ""
+        carried += spec.path.partition("?")[2]
+        for account in accounts if carried else ():
+            if secret_pattern(account.password).search(carried):
+                submitted.add(account.password)
+        for password in sorted(submitted):
+            if not recognisable(password):
+                result = self.result.result_for("RK-SAFE-002")
+                if SHORT_PASSWORD_NOTE not in result.skip_reasons:
+                    result.skip_reasons.append(SHORT_PASSWORD_NOTE)
+            where = echo_in(password, ex.headers.multi_items(), ex.body)
+            self.expect("RK-SAFE-002", where is None, ex, "no response may contain the password",
+                        "no trace of the password sent", f"the password is {where}")  # fmt: skip
 
     # --- verdicts -------------------------------------------------------------
     def expect(self, rid: str, ok: bool, ex: Exchange | None, message: str,
@@ -285,6 +340,15 @@ class ServerContext:
             yield
         finally:
             self.check_name = previous
+
+
+def is_bad_login(spec: RequestSpec, account: Account) -> bool:
+    """A wrong-password attempt on ``account`` (what a lockout counts): its user
+    id, in any letter case, with a password that is not its own."""
+    user, password = spec.param("userId"), spec.param("password")
+    if user is None or password is None or password == account.password:
+        return False
+    return user.casefold() == account.user_id.casefold()
 
 
 FORMAT_RULES = {  # the body rules of each format's own artefact

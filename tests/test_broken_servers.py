@@ -29,20 +29,26 @@ SEED = 20261125
 
 
 def judge(
-    make: object, store: MemoryStore | None = None, examples: int = 6, proxy: bool = False
+    make: object,
+    store: MemoryStore | None = None,
+    examples: int = 6,
+    proxy: bool = False,
+    key_given: bool = False,
 ) -> RunResult:
     store = store or MemoryStore()
     accounts = Accounts(f"Sandbox-{secrets.token_hex(6)}", f"Tr1cky {secrets.token_hex(3)}+&=%41ü")
     store.add_account(PLAIN_USER, accounts.plain_password)
     store.add_account(TRICKY_USER, accounts.tricky_password)
+    api_key = store.rotate(PLAIN_USER) if key_given else None
     app: ASGI = make(store, accounts)  # type: ignore[operator]
     with ExitStack() as stack:
         base_url = stack.enter_context(serving(app))
         if proxy:
             base_url = stack.enter_context(case_sensitive_proxy(base_url))
         config = ServerSuiteConfig(
-            base_url, PLAIN_USER, accounts.plain_password, seed=SEED, max_examples=examples,
-            strict=True, tricky_user_id=TRICKY_USER, tricky_password=accounts.tricky_password,
+            base_url, PLAIN_USER, accounts.plain_password, api_key=api_key, seed=SEED,
+            max_examples=examples, strict=True,
+            tricky_user_id=TRICKY_USER, tricky_password=accounts.tricky_password,
         )  # fmt: skip
         return run_server_suite(config, Redactor())
 
@@ -67,7 +73,7 @@ def test_reference_server_passes_strict() -> None:
 @pytest.mark.parametrize("server", BROKEN, ids=lambda s: s.name)
 def test_broken_server_is_caught_by_exactly_its_ids(server: BrokenServer) -> None:
     store = RacyStore() if server.name == "racy-rotation" else None
-    result = judge(server.make, store)
+    result = judge(server.make, store, key_given=server.key_given)
     assert failed(result) == set(server.fails), {
         rid: [f.message + " | " + f.actual for f in result.requirements[rid].failures][:2]
         for rid in failed(result) ^ set(server.fails)

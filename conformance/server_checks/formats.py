@@ -6,7 +6,7 @@ from conformance.catalogue import Party
 from conformance.records import Format
 from conformance.registry import check
 from conformance.server_checks.transport import FOUNDATION
-from conformance.server_checks.verdicts import draw, refused, succeeded
+from conformance.server_checks.verdicts import draw, probe, refused
 from conformance.server_context import ServerContext
 from conformance.strategies import format_spellings
 from conformance.wire import Encoding, RequestSpec
@@ -18,16 +18,16 @@ S = Party.SERVER
 def format_selects_rendering(ctx: ServerContext) -> None:
     """RK-FMT-001: format=plain, json and xml each answer in that format."""
     for fmt in Format:
-        ex = ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials(fmt.value)), fmt)
-        succeeded(ctx, "RK-FMT-001", ex, f"format={fmt.value} must answer in {fmt.value}")
+        spec = RequestSpec("POST", Encoding.FORM, ctx.credentials(fmt.value))
+        probe(ctx, "RK-FMT-001", spec, fmt, f"format={fmt.value} must answer in {fmt.value}")
 
 
 @check("RK-FMT-002", party=S, requires=FOUNDATION)
 def plain_is_the_default(ctx: ServerContext) -> None:
     """RK-FMT-002: without format, or with an empty one, the answer is plain."""
     for params, label in ((ctx.credentials(None), "no format"), (ctx.credentials(""), "format=")):
-        ex = ctx.send(RequestSpec("POST", Encoding.FORM, params), Format.PLAIN, "RK-FMT-002")
-        succeeded(ctx, "RK-FMT-002", ex, f"{label} must answer in plain")
+        spec = RequestSpec("POST", Encoding.FORM, params)
+        probe(ctx, "RK-FMT-002", spec, Format.PLAIN, f"{label} must answer in plain", "RK-FMT-002")
 
 
 @check("RK-FMT-003", party=S, requires=(*FOUNDATION, "RK-HTTP-003", "RK-FMT-001"))
@@ -38,8 +38,8 @@ def format_case_is_ignored(ctx: ServerContext) -> None:
         fmt = Format.parse(spelling)
         assert fmt is not None
         spec = RequestSpec("GET", Encoding.QUERY, ctx.credentials(spelling))
-        ex = ctx.send(spec, fmt, "RK-FMT-003")
-        succeeded(ctx, "RK-FMT-003", ex, f"format={spelling} must answer in {fmt.value}")
+        what = f"format={spelling} must answer in {fmt.value}"
+        probe(ctx, "RK-FMT-003", spec, fmt, what, "RK-FMT-003")
 
 
 @check("RK-FMT-004", party=S, requires=FOUNDATION, destructive=False)

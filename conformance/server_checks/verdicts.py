@@ -9,7 +9,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from conformance.server_context import Exchange, ServerContext
+from conformance.catalogue import Level, requirement
+from conformance.records import Format
+from conformance.server_context import Blocked, Exchange, ServerContext
+from conformance.wire import Encoding, RequestSpec
 
 T = TypeVar("T")
 
@@ -28,7 +31,21 @@ def _unjudgeable(ctx: ServerContext, rid: str, ex: Exchange) -> bool:
 
 
 def succeeded(ctx: ServerContext, rid: str, ex: Exchange, what: str) -> bool:
-    """``rid`` holds if the request regenerated the key."""
+    """``rid`` holds if the request regenerated the key.
+
+    A refusal the judge blamed on no id (``error_rule=None``) breaks ``rid``
+    itself: an error in another format than asked (the server never saw
+    ``format``, so it did not read the parameters where this request put
+    them), or a 4xx that is no envelope at all (it refused what was tried).
+    """
+    if ex.unjudged and ex.observed_key is None and ex.fmt is not None:
+        expected = f"status=success with a new apiKey, in {ex.fmt.value}"
+        if ex.answered_in is not None:
+            why, actual = "the parameters were not read", f"an error in {ex.answered_in.value}"
+        else:
+            why, actual = "refused", f"a body that is no {ex.fmt.value} envelope"
+        actual = f"HTTP {ex.status}, {actual}"
+        return ctx.expect(rid, False, ex, f"{what} ({why})", expected, actual)
     if _unjudgeable(ctx, rid, ex):
         return False
     record = ex.record
@@ -41,6 +58,73 @@ def succeeded(ctx: ServerContext, rid: str, ex: Exchange, what: str) -> bool:
     return ctx.expect(
         rid, ex.new_key is not None, ex, what, "status=success with a new apiKey", actual
     )
+
+
+def probe(
+    ctx: ServerContext,
+    rid: str,
+    spec: RequestSpec,
+    fmt: Format,
+    what: str,
+    format_rule: str = "RK-FMT-001",
+) -> bool:
+    """``rid`` holds if ``spec``, a regeneration by the suite's credentials that
+    differs from the plain form POST in what ``rid`` is about, regenerates the key.
+
+    When it does not, one follow-up tells the candidate causes apart: the same
+    credentials in a form POST. If they still work there, what the probe
+    changed is at fault and ``rid`` fails (also for an answer in another
+    format: see :func:`succeeded`); if they do not, the credentials stopped
+    working after a regeneration (RK-ROT-004) and the probe is blocked by it;
+    a probe of a SHOULD leaves RK-ROT-004 to the checks of MUSTs and is only
+    blocked, so that it can never report another id than its own.
+    """
+    generic = format_rule == "RK-FMT-001" and rid != format_rule
+    ex = ctx.send(spec, fmt, None if generic else format_rule, error_rule=None)
+    if generic and ex.answered_in is not None and ex.observed_key is not None:
+        _format_read_by_form(ctx, rid, ex, what)
+    elif ex.new_key is None and ex.observed_key is None and _authentic(ctx, ex):
+        credentials_still_work(ctx, judge=requirement(rid).level is Level.MUST)
+    return succeeded(ctx, rid, ex, what)
+
+
+def _format_read_by_form(ctx: ServerContext, rid: str, ex: Exchange, what: str) -> None:
+    """A probe regenerated the key but answered in another format than asked: a
+    form POST asking for the same format tells whether the server ignores
+    ``format`` everywhere (RK-FMT-001) or only where this probe put it (``rid``).
+    A probe of a SHOULD leaves RK-FMT-001 to its own check."""
+    assert ex.fmt is not None and ex.answered_in is not None
+    spec = RequestSpec("POST", Encoding.FORM, ctx.credentials(ex.fmt.value))
+    control = ctx.send(spec, ex.fmt, None, error_rule=None)
+    expected, actual = f"a {ex.fmt.value} body", f"a valid {ex.answered_in.value} body"
+    if control.new_key is not None:
+        ctx.fail(rid, ex, f"{what} (format={ex.fmt.value} was not read there)", expected, actual)
+    elif requirement(rid).level is Level.MUST:
+        what = f"format={ex.fmt.value} must answer in {ex.fmt.value}"
+        ctx.fail("RK-FMT-001", ex, what, expected, actual)
+
+
+def _authentic(ctx: ServerContext, ex: Exchange) -> bool:
+    """Whether the request was a regeneration by the suite's own credentials."""
+    return ex.spec.param("password") == ctx.account.password and not ex.spec.header("apiKey")
+
+
+def credentials_still_work(ctx: ServerContext, judge: bool = True) -> None:
+    """The follow-up of a failed probe: fail RK-ROT-004 (when ``judge``) and block
+    the probe when the credentials, which worked in a form POST at the start,
+    no longer do."""
+    spec = RequestSpec("POST", Encoding.FORM, ctx.credentials("json"))
+    control = ctx.send(spec, Format.JSON, error_rule=None)
+    if control.new_key is not None or control.observed_key is not None:
+        return
+    if control.verdict is not None and control.verdict.violations and not control.answered_in:
+        return  # a body that breaks its artefact: no conclusion either way
+    record = control.record
+    actual = f"HTTP {control.status}" + (f", reason={record.reason}" if record else "")
+    what = "the credentials that regenerated the key at the start no longer do"
+    if judge:
+        ctx.fail("RK-ROT-004", control, what, "status=success with a new apiKey", actual)
+    raise Blocked("blocked by RK-ROT-004: the credentials no longer work in a form POST either")
 
 
 def refused(ctx: ServerContext, rid: str, ex: Exchange, what: str) -> bool:

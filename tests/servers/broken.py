@@ -33,6 +33,9 @@ class BrokenServer:
     name: str
     fails: frozenset[str]
     make: Callable[[MemoryStore, Accounts], ASGI]
+    # The run is given a valid key too: without one, credentials refused in
+    # every form are the user's mistake (an ERROR), not the server's fault.
+    key_given: bool = False
 
 
 def _success(resp: Resp) -> bool:
@@ -189,6 +192,78 @@ def _echo_password(accounts: Accounts) -> Callable[[Req, Resp], None]:
             resp.render(replace(record, reason=f"bad request from {accounts.plain_password}"))
 
     return fault
+
+
+# Echoes of the password a request submitted, in the spellings a judge must see through.
+_ECHO = "ECHO-PLACEHOLDER"
+
+
+def _echo_spelled(
+    spell: Callable[[str], str], fmt: Format | None = None, escaped: bool = False
+) -> Callable[[MemoryStore, Accounts], ASGI]:
+    """Errors quote the password the request submitted, as ``spell`` writes it:
+    rendered by the format's own escaping, or (``escaped``) written into the
+    body as it stands; only in ``fmt`` bodies when given. An echo that would
+    make the body invalid is not made (the fault stays RK-SAFE-002's alone)."""
+    from conformance import validate_body
+
+    def fault(req: Req, resp: Resp) -> None:
+        record, password = resp.record, req.form().get("password", "")
+        if record is None or record.is_success or not password.strip():
+            return
+        if fmt is not None and resp.fmt is not fmt:
+            return
+        before = resp.body
+        if escaped:
+            resp.render(replace(record, reason=f"bad password {_ECHO}"))
+            resp.body = resp.body.replace(_ECHO.encode(), spell(password).encode())
+        else:
+            resp.render(replace(record, reason=f"bad password {spell(password)}"))
+        if not validate_body(resp.body, resp.fmt).ok:
+            resp.body = before
+
+    return response_fault(fault)
+
+
+def _echo_in_header(req: Req, resp: Resp) -> None:
+    """Every answer carries the submitted password in a header (URL-encoded
+    where it is not a plain header value)."""
+    from urllib.parse import quote
+
+    password = req.form().get("password", "")
+    if password.strip():
+        plain = re.fullmatch(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*", password)
+        value = password if plain else quote(password, safe="")
+        resp.headers = [*resp.headers, (b"x-login-echo", value.encode("ascii"))]
+
+
+def _char_refs(text: str) -> str:
+    return "".join(f"&#{ord(c)};" for c in text)
+
+
+def _u_escapes(text: str) -> str:
+    units = text.encode("utf-16-be")
+    return "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
+
+
+def _base64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
+
+
+def _quotes_unknown_format(req: Req, resp: Resp) -> None:
+    """Correct: an unknown format value is quoted back in the refusal (it may
+    happen to be the password; no password was submitted as one)."""
+    from conformance import validate_body
+
+    record, value = resp.record, req.form().get("format", "")
+    if record is None or record.is_success or value.lower() in ("", "json", "xml", "plain"):
+        return
+    before = resp.body
+    resp.render(replace(record, reason=f"unknown format {value}"))
+    if not validate_body(resp.body, resp.fmt).ok:
+        resp.body = before
 
 
 # --- request faults -----------------------------------------------------------------
@@ -384,6 +459,94 @@ def _racy(store: MemoryStore, accounts: Accounts) -> ASGI:
     return build_app(store)
 
 
+# --- faults that ignore where the parameters travel (issue 12, item 13, precision) ---
+
+
+def _ignore_body(req: Req) -> None:
+    """The server reads no body: it answers as if no parameters were sent."""
+    req.body = b""
+    req.drop_header("content-type")
+
+
+def _ignoring(predicate: Callable[[Req], bool]) -> Callable[[Req, Accounts], Resp | None]:
+    def fault(req: Req, accounts: Accounts) -> Resp | None:
+        if req.path == ENDPOINT_PATH and predicate(req):
+            _ignore_body(req)
+        return None
+
+    return fault
+
+
+def _post_query_ignored(req: Req, accounts: Accounts) -> Resp | None:
+    if req.method == "POST":
+        req.query = b""
+    return None
+
+
+def _query_ignored_beside_type(req: Req, accounts: Accounts) -> Resp | None:
+    """A GET with a Content-Type is read from its (empty) body: the query is ignored."""
+    if req.method == "GET" and req.content_type:
+        req.query = b""
+    return None
+
+
+def _unsupported_media(where: Callable[[Req], bool]) -> Callable[[Req, Accounts], Resp | None]:
+    """The server refuses the requests ``where`` picks with a bare 415, no envelope."""
+
+    def fault(req: Req, accounts: Accounts) -> Resp | None:
+        if req.path == ENDPOINT_PATH and where(req):
+            return Resp(415, [(b"content-type", b"text/plain")], b"Unsupported Media Type")
+        return None
+
+    return fault
+
+
+def _credentials_die_after(
+    kind: Callable[[Req], bool],
+) -> Callable[[MemoryStore, Accounts], ASGI]:
+    """Credentials work until the first regeneration by a request ``kind`` picks out."""
+
+    def make(store: MemoryStore, accounts: Accounts) -> ASGI:
+        dead: list[bool] = []
+
+        def on_request(req: Req) -> Resp | None:
+            if dead and not req.header("apikey"):
+                _mangle_password(req, accounts)
+            return None
+
+        def on_response(req: Req, resp: Resp) -> None:
+            if kind(req) and _success(resp):
+                dead[:] = [True]
+
+        return Breaker(build_app(store), on_request=on_request, on_response=on_response)
+
+    return make
+
+
+def _format_not_read(where: Callable[[Req], bool]) -> Callable[[Req, Accounts], Resp | None]:
+    """The server reads every parameter but ``format`` from the requests ``where`` picks."""
+
+    def fault(req: Req, accounts: Accounts) -> Resp | None:
+        if req.path == ENDPOINT_PATH and where(req):
+            req.body = re.sub(rb'(name="format"\r\n\r\n)[^\r]*', rb"\1", req.body)
+            req.query = re.sub(rb"(^|&)format=[^&]*", rb"\1format=", req.query)
+        return None
+
+    return fault
+
+
+def _deep_json(resp: Resp) -> None:
+    """A success carries one extra member nested 2,000 deep."""
+    if resp.fmt is Format.JSON:
+        resp.sub(r"\n}$", ',\n    "detail": ' + "[" * 2000 + "]" * 2000 + "\n}")
+
+
+def _deep_xml(resp: Resp) -> None:
+    """A success carries one extra element nested 2,000 deep."""
+    if resp.fmt is Format.XML:
+        resp.sub(r"(</reason>)", r"\1" + "<d>" * 2000 + "</d>" * 2000)
+
+
 PLAIN_ERRORS = "successes still answer in the requested format"
 
 BROKEN: list[BrokenServer] = [
@@ -394,6 +557,8 @@ BROKEN: list[BrokenServer] = [
     BrokenServer("xml-wrong-root", frozenset({"RK-XML-001"}), response_fault(_success_record(_xml_root))),
     BrokenServer("xml-wrong-order", frozenset({"RK-XML-002"}), response_fault(_success_record(_xml_order))),
     BrokenServer("xml-unclosed", frozenset({"RK-XML-003"}), response_fault(_success_record(_xml_unclosed))),
+    BrokenServer("deep-json", frozenset({"RK-JSON-003"}), response_fault(_success_record(_deep_json))),
+    BrokenServer("deep-xml", frozenset({"RK-XML-003"}), response_fault(_success_record(_deep_xml))),
     BrokenServer("plain-commas", frozenset({"RK-PLAIN-001"}), response_fault(_success_record(_plain_commas))),
     BrokenServer("status-ok", frozenset({"RK-SUCC-001"}), response_fault(_success_record(_status_ok))),
     BrokenServer("code-200", frozenset({"RK-SUCC-002"}), response_fault(_success_record(_rerender(status_code="200")))),
@@ -413,10 +578,19 @@ BROKEN: list[BrokenServer] = [
     BrokenServer("no-multipart", frozenset({"RK-HTTP-005"}), request_fault(_when(lambda r: r.content_type == "multipart/form-data"))),
     BrokenServer("no-chunked", frozenset({"RK-HTTP-006"}), request_fault(_when(lambda r: r.header("transfer-encoding") == "chunked"))),
     BrokenServer("no-get-with-type", frozenset({"RK-HTTP-007"}), request_fault(_when(lambda r: r.method == "GET" and bool(r.content_type)))),
+    # The server does not read where the parameters travel: it answers as if none were sent.
+    BrokenServer("post-query-ignored", frozenset({"RK-HTTP-009"}), request_fault(_post_query_ignored)),
+    BrokenServer("chunked-ignored", frozenset({"RK-HTTP-006"}), request_fault(_ignoring(lambda r: r.header("transfer-encoding") == "chunked"))),
+    BrokenServer("get-body-read", frozenset({"RK-HTTP-007"}), request_fault(_query_ignored_beside_type)),
+    BrokenServer("multipart-ignored", frozenset({"RK-HTTP-005"}), request_fault(_ignoring(lambda r: r.content_type == "multipart/form-data"))),
+    BrokenServer("multipart-format-ignored", frozenset({"RK-HTTP-005"}), request_fault(_format_not_read(lambda r: r.content_type == "multipart/form-data"))),
+    BrokenServer("post-query-format-ignored", frozenset({"RK-HTTP-009"}), request_fault(_format_not_read(lambda r: r.method == "POST" and bool(r.query)))),
+    BrokenServer("xml-refused-415", frozenset({"RK-HTTP-004"}), request_fault(_unsupported_media(lambda r: r.content_type == "application/xml"))),
+    BrokenServer("xml-body-ignored", frozenset({"RK-HTTP-004"}), request_fault(_ignoring(lambda r: r.content_type in ("application/xml", "text/xml")))),
     BrokenServer("userid-lower-case", frozenset({"RK-PARAM-001"}), request_fault(_renamed_params)),
     BrokenServer("plus-not-decoded", frozenset({"RK-PARAM-002"}), request_fault(_plus_kept)),
     # authentication
-    BrokenServer("no-credentials", frozenset({"RK-AUTH-001"}), request_fault(_no_credentials)),
+    BrokenServer("no-credentials", frozenset({"RK-AUTH-001"}), request_fault(_no_credentials), key_given=True),
     # One request cannot tell "header auth is broken" from "the issued key is wrong".
     BrokenServer("no-header-auth", frozenset({"RK-AUTH-002", "RK-ROT-003"}), request_fault(_no_header)),
     BrokenServer("anonymous-allowed", frozenset({"RK-AUTH-004"}), request_fault(_anonymous_is_sandbox)),
@@ -434,11 +608,21 @@ BROKEN: list[BrokenServer] = [
     BrokenServer("old-keys-work", frozenset({"RK-ROT-002"}), _old_keys_work),
     BrokenServer("issued-key-fake", frozenset({"RK-AUTH-002", "RK-ROT-003"}), response_fault(_issued_key_never_works)),
     BrokenServer("credentials-die", frozenset({"RK-ROT-004"}), _credentials_die_after_rotation),
+    BrokenServer("password-dies-after-header-rotation", frozenset({"RK-ROT-004"}), _credentials_die_after(lambda r: bool(r.header("apikey")))),
+    BrokenServer("password-dies-after-get-rotation", frozenset({"RK-ROT-004"}), _credentials_die_after(lambda r: r.method == "GET")),
     BrokenServer("racy-rotation", frozenset({"RK-ROT-005"}), _racy),
     BrokenServer("refusals-rotate", frozenset({"RK-ROT-006"}), _refusals_rotate),
     # safety
     BrokenServer("500-on-odd-types", frozenset({"RK-SAFE-001"}), request_fault(_server_error_on_odd_types)),
     BrokenServer("echoes-password", frozenset({"RK-SAFE-002"}), lambda store, accounts: Breaker(build_app(store), on_response=_echo_password(accounts))),
+    # The password a request submitted, echoed in a spelling of its own (issue 12, item 8).
+    BrokenServer("echoes-password-in-header", frozenset({"RK-SAFE-002"}), response_fault(_echo_in_header)),
+    BrokenServer("echoes-password-xml-char-refs", frozenset({"RK-SAFE-002"}), _echo_spelled(_char_refs, Format.XML, escaped=True)),
+    BrokenServer("echoes-password-json-u-escaped", frozenset({"RK-SAFE-002"}), _echo_spelled(_u_escapes, Format.JSON, escaped=True)),
+    BrokenServer("echoes-password-base64", frozenset({"RK-SAFE-002"}), _echo_spelled(_base64)),
+    BrokenServer("echoes-password-hex", frozenset({"RK-SAFE-002"}), _echo_spelled(lambda p: p.encode().hex())),
+    BrokenServer("echoes-password-reversed", frozenset({"RK-SAFE-002"}), _echo_spelled(lambda p: p[::-1])),
+    BrokenServer("echoes-password-upper-case", frozenset({"RK-SAFE-002"}), _echo_spelled(str.upper)),
 ]  # fmt: skip
 
 
@@ -481,6 +665,13 @@ def _errors_as_4xx(req: Req, resp: Resp) -> None:
         resp.status = 401 if record.status_code == "401" else 400
 
 
+def _as_422_with_code_999(resp: Resp) -> None:
+    """Any 4xx status and any three-digit error code but 900 are allowed."""
+    _rerender(status_code="999")(resp)
+    if resp.status == 200:
+        resp.status = 422
+
+
 CORRECT: list[tuple[str, Callable[[MemoryStore, Accounts], ASGI]]] = [
     ("compact-json-compact-xml", response_fault(_renderings_variant(
         {Format.JSON: "json-compact", Format.XML: "xml-compact", Format.PLAIN: "plain-newline"}))),
@@ -493,4 +684,6 @@ CORRECT: list[tuple[str, Callable[[MemoryStore, Accounts], ASGI]]] = [
                                                          (b"set-cookie", b"a=b; Path=/")]))),
     ("connection-close", response_fault(_headers(lambda h: [*h, (b"connection", b"close")]))),
     ("errors-as-4xx", response_fault(_errors_as_4xx)),
+    ("errors-as-422-code-999", response_fault(_error_record(_as_422_with_code_999))),
+    ("quotes-unknown-format", response_fault(_quotes_unknown_format)),
 ]  # fmt: skip
