@@ -54,7 +54,15 @@ class Recorder:
         self.path = directory / FILE
         self._redactor = redactor
         self._keys = Placeholders()
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # Never through a symlink planted at the file's name (its target stays
+        # untouched: ELOOP), and mode 0600 even for a file that was there before.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(self.path, flags, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+        except BaseException:
+            os.close(fd)
+            raise
         self._file = os.fdopen(fd, "w", encoding="utf-8")
 
     def _clean(self, data: bytes | str) -> str:

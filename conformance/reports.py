@@ -3,7 +3,11 @@
 Every string that reaches a file passes through the run's :class:`Redactor`
 once more, as a last line of defence, even though the checks redact what they
 record. Each file is written atomically (temporary file in the same
-directory, fsync, ``os.replace``), so a reader never sees half a report.
+directory, mode 0600, fsync, ``os.replace``), so a reader never sees half a
+report and a symlink planted at a report's name is replaced, never followed.
+Characters a format cannot carry (C0/C1 controls, lone surrogates) are
+written as visible escapes (``\\x1b``) by :func:`printable`, which the
+terminal uses too. All three files read the one :attr:`RunResult.verdict`.
 See ``docs/REPORTS.md``.
 """
 
@@ -14,7 +18,6 @@ import json
 import os
 import tempfile
 import xml.etree.ElementTree as ET
-from dataclasses import replace
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -22,7 +25,21 @@ from typing import Any
 
 from conformance.catalogue import Level, is_known, requirement
 from conformance.redaction import Redactor
-from conformance.results import Failure, HttpMessage, RequirementResult, RunResult, Status
+from conformance.report_text import (
+    Clean,
+    cleaner,
+    printable,
+    redact_failure,
+    redact_message,
+)
+from conformance.results import (
+    Failure,
+    HttpMessage,
+    RequirementResult,
+    RunResult,
+    Status,
+    Verdict,
+)
 
 SCHEMA_ID = "regenkey-report/1"
 FILES = {"json": "report.json", "junit": "junit.xml", "html": "report.html"}
@@ -37,33 +54,6 @@ def report_schema() -> dict[str, Any]:
     """The JSON Schema (2020-12) that every ``report.json`` validates against."""
     schema: dict[str, Any] = json.loads(_schema_text())
     return schema
-
-
-# -- redaction ---------------------------------------------------------------
-
-
-def _redact_message(message: HttpMessage | None, redactor: Redactor) -> HttpMessage | None:
-    if message is None:
-        return None
-    return HttpMessage(
-        redactor(message.start_line),
-        tuple((redactor(n), redactor(v)) for n, v in message.headers),
-        redactor(message.body),
-    )
-
-
-def _redact_failure(failure: Failure, redactor: Redactor) -> Failure:
-    return replace(
-        failure,
-        requirement_id=redactor(failure.requirement_id),
-        check=redactor(failure.check),
-        message=redactor(failure.message),
-        expected=redactor(failure.expected),
-        actual=redactor(failure.actual),
-        request=_redact_message(failure.request, redactor),
-        response=_redact_message(failure.response, redactor),
-        reproduction=redactor(failure.reproduction),
-    )
 
 
 # -- text --------------------------------------------------------------------
@@ -139,7 +129,10 @@ def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
     return {
         "schema": SCHEMA_ID,
         "suite": redactor(result.suite),
-        "verdict": result.verdict,
+        "verdict": result.verdict.value,
+        "unjudged": [r.id for r in result.unjudged()],
+        "allowed_skips": sorted(result.allowed_skips),
+        "run_failures": [redactor(f) for f in result.run_failures],
         "seed": result.seed,
         "target": redactor(result.target),
         "strict": result.strict,
@@ -154,7 +147,7 @@ def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
                 "title": redactor(req.title),
                 "status": req.status.value,
                 "checks_run": req.checks_run,
-                "failures": [_failure_doc(_redact_failure(f, redactor)) for f in req.failures],
+                "failures": [_failure_doc(redact_failure(f, redactor)) for f in req.failures],
                 "skip_reasons": [redactor(s) for s in req.skip_reasons],
                 "errors": [redactor(e) for e in req.errors],
             }
@@ -166,8 +159,8 @@ def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
 # -- junit.xml ---------------------------------------------------------------
 
 
-def _failures_text(req: RequirementResult, redactor: Redactor) -> str:
-    texts = [format_failure(_redact_failure(f, redactor), req.level) for f in req.failures]
+def _failures_text(req: RequirementResult, redactor: Clean) -> str:
+    texts = [format_failure(redact_failure(f, redactor), req.level) for f in req.failures]
     return redactor("\n\n".join(texts))
 
 
@@ -176,7 +169,7 @@ def _first_line(text: str) -> str:
 
 
 def _testcase(
-    parent: ET.Element, result: RunResult, req: RequirementResult, r: Redactor
+    parent: ET.Element, result: RunResult, req: RequirementResult, r: Clean, unjudged: set[str]
 ) -> str | None:
     """Add one requirement's testcase; return the JUnit outcome it counts as."""
     case = ET.SubElement(
@@ -195,6 +188,18 @@ def _testcase(
     if req.status is Status.NON_STRICT:
         ET.SubElement(case, "system-out").text = "NON-STRICT: " + _failures_text(req, r)
         return None
+    if req.id in unjudged:
+        # A selected MUST not judged: INCOMPLETE. JUnit has no such outcome and
+        # every CI reads <skipped> as green, so it is an error of its own type.
+        reason = r("; ".join(req.skip_reasons)) or "no check ran"
+        node = ET.SubElement(
+            case,
+            "error",
+            message=f"INCOMPLETE: not judged: {_first_line(reason)}",
+            type="INCOMPLETE",
+        )
+        node.text = reason
+        return "error"
     if req.status is Status.SKIP:
         reason = r("; ".join(req.skip_reasons)) or "no check ran"
         ET.SubElement(case, "skipped", message=reason)
@@ -208,25 +213,45 @@ def _testcase(
 
 
 def junit_xml(result: RunResult, redactor: Redactor) -> bytes:
-    """The JUnit XML report: one testsuite, one testcase per requirement."""
+    """The JUnit XML report: one testsuite, one testcase per requirement (and
+    one per fault of the run as a whole). Totals agree with the verdict: FAIL
+    has failures, ERROR and INCOMPLETE have errors (of type ERROR, resp.
+    INCOMPLETE) and no failures, PASS has neither."""
+    r = cleaner(redactor)
     suites = ET.Element("testsuites", name="regenkey")
-    suite = ET.SubElement(suites, "testsuite", name=redactor(f"regenkey {result.suite}"))
+    suite = ET.SubElement(suites, "testsuite", name=r(f"regenkey {result.suite}"))
     props = ET.SubElement(suite, "properties")
     for name, value in (
         ("seed", str(result.seed)),
         ("target", result.target),
         ("strict", str(result.strict).lower()),
-        ("verdict", result.verdict),
+        ("verdict", result.verdict.value),
     ):
-        ET.SubElement(props, "property", name=name, value=redactor(value))  # fmt: skip
+        ET.SubElement(props, "property", name=name, value=r(value))
     counts = {"failure": 0, "skipped": 0, "error": 0}
     ordered = result.ordered()
+    unjudged = {req.id for req in result.unjudged()}
     for req in ordered:
-        outcome = _testcase(suite, result, req, redactor)
+        outcome = _testcase(suite, result, req, r, unjudged)
         if outcome is not None:
             counts[outcome] += 1
+    if not ordered and result.verdict is Verdict.INCOMPLETE:
+        case = ET.SubElement(
+            suite, "testcase", classname=r(f"regenkey.{result.suite}"), name="nothing judged"
+        )
+        ET.SubElement(
+            case, "error", message="INCOMPLETE: no requirement was judged", type="INCOMPLETE"
+        )
+        counts["error"] += 1
+    for n, fault in enumerate(result.run_failures, 1):
+        case = ET.SubElement(
+            suite, "testcase", classname=r(f"regenkey.{result.suite}"), name=f"run fault {n}"
+        )
+        node = ET.SubElement(case, "failure", message=r(_first_line(fault)), type="FAIL")
+        node.text = r(fault)
+        counts["failure"] += 1
     attrs = {
-        "tests": str(len(ordered)),
+        "tests": str(len(suite.findall("testcase"))),
         "failures": str(counts["failure"]),
         "errors": str(counts["error"]),
         "skipped": str(counts["skipped"]),
@@ -252,11 +277,12 @@ pre { background: #f6f6f6; padding: .5em; white-space: pre-wrap; word-break: bre
 .status-non-strict { color: #a65e00; } .status-skip { color: #666; }
 .status-error { color: #6a1b9a; }
 .verdict-pass { color: #17692f; } .verdict-fail { color: #b00020; }
+.verdict-error { color: #6a1b9a; } .verdict-incomplete { color: #a65e00; }
 """
 
 
 def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+    return html.escape(printable(text), quote=True)
 
 
 def _http_block(label: str, message: HttpMessage | None) -> str:
@@ -266,7 +292,7 @@ def _http_block(label: str, message: HttpMessage | None) -> str:
     return f"<h4>{_e(label)}</h4><pre>{_e(chr(10).join(lines))}</pre>"
 
 
-def _failure_html(f: Failure, r: Redactor) -> str:
+def _failure_html(f: Failure, r: Clean) -> str:
     seed = f" (seed {f.seed})" if f.seed is not None else ""
     parts = [
         f"<details><summary>{_e(r(f.requirement_id))} ({_e(r(f.check))}): "
@@ -274,8 +300,8 @@ def _failure_html(f: Failure, r: Redactor) -> str:
         f"<pre>{_e(r(f.message))}</pre>",
         f"<p><b>Expected:</b></p><pre>{_e(r(f.expected))}</pre>",
         f"<p><b>Actual:</b></p><pre>{_e(r(f.actual))}</pre>",
-        _http_block("Request", _redact_message(f.request, r)),
-        _http_block("Response", _redact_message(f.response, r)),
+        _http_block("Request", redact_message(f.request, r)),
+        _http_block("Response", redact_message(f.response, r)),
     ]
     if f.reproduction:
         parts.append(f"<h4>Reproduce{_e(seed)}</h4><pre>{_e(r(f.reproduction))}</pre>")
@@ -283,7 +309,7 @@ def _failure_html(f: Failure, r: Redactor) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def _row_html(req: RequirementResult, r: Redactor) -> str:
+def _row_html(req: RequirementResult, r: Clean) -> str:
     status = req.status.value
     notes = [_failure_html(f, r) for f in req.failures]
     notes += [f"<p>Skipped: {_e(r(s))}</p>" for s in req.skip_reasons]
@@ -303,7 +329,11 @@ def report_html(result: RunResult, redactor: Redactor) -> str:
     counts = ", ".join(f"{n} {word.upper()}" for word, n in summary.items())
     rows = "\n".join(_row_html(req, r) for req in result.ordered())
     suite = _e(r(result.suite))
-    verdict = _e(result.verdict)
+    verdict = _e(result.verdict.value)
+    faults = "".join(f"<p>Run fault: {_e(r(f))}</p>" for f in result.run_failures)
+    unjudged = [req.id for req in result.unjudged()]
+    if unjudged and result.verdict is Verdict.INCOMPLETE:
+        faults += f"<p>Not judged (INCOMPLETE): {_e(', '.join(unjudged))}</p>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
@@ -315,6 +345,7 @@ def report_html(result: RunResult, redactor: Redactor) -> str:
 &middot; strict: {"yes" if result.strict else "no"} &middot; {result.cases} cases
 &middot; {result.duration_s:.2f} s</p>
 <p>{_e(counts)}</p>
+{faults}
 <table><thead><tr><th>Id</th><th>Level</th><th>Title</th><th>Status</th><th>Checks</th>
 <th>Details</th></tr></thead>
 <tbody>
@@ -352,7 +383,8 @@ def write_reports(result: RunResult, directory: Path, redactor: Redactor) -> dic
     directory.mkdir(parents=True, exist_ok=True)
     document = json.dumps(report_document(result, redactor), indent=2, ensure_ascii=False)
     contents = {
-        "json": (document + "\n").encode("utf-8"),
+        # A lone surrogate (no UTF-8 form) becomes its JSON escape \udcxx: lossless.
+        "json": (document + "\n").encode("utf-8", "backslashreplace"),
         "junit": junit_xml(result, redactor),
         "html": report_html(result, redactor).encode("utf-8"),
     }

@@ -3,13 +3,19 @@
 Verdict words follow h2spec: PASS, FAIL (a MUST broke), NON-STRICT (a SHOULD
 broke; fails the run only with ``--strict``), SKIP (with a reason), ERROR (the
 kit or the network broke; never counted against the implementation).
+
+A run has one verdict, :attr:`RunResult.verdict`, and every writer (the
+terminal, report.json, junit.xml, report.html) and the exit code read it:
+FAIL over ERROR over INCOMPLETE over PASS (docs/REPORTS.md says why).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from fnmatch import fnmatchcase
 
 from conformance.catalogue import Level, catalogue, requirement
 
@@ -20,6 +26,23 @@ class Status(StrEnum):
     NON_STRICT = "non-strict"
     SKIP = "skip"
     ERROR = "error"
+
+
+class Verdict(StrEnum):
+    """The verdict of a whole run, in order of precedence (the first that holds wins)."""
+
+    FAIL = "fail"
+    ERROR = "error"
+    INCOMPLETE = "incomplete"
+    PASS = "pass"  # noqa: S105 (a verdict word, not a password)
+
+
+EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.INCOMPLETE: 2, Verdict.ERROR: 2}
+
+
+def matches(rid: str, patterns: Iterable[str]) -> bool:
+    """Whether ``rid`` is named by one of ``patterns`` (ids, globs, or ``all``)."""
+    return any(p == "all" or fnmatchcase(rid, p) for p in patterns)
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,15 @@ class RunResult:
     cases: int = 0
     duration_s: float = 0.0
     started: datetime | None = None
+    # What the run was asked to judge, by dimension, e.g. check-client's
+    # {"formats": ["json"], "auth": ["credentials", "key"]}; empty: everything.
+    scope: dict[str, list[str]] = field(default_factory=dict)
+    # Selected MUSTs that may end unjudged (SKIP) without making the run
+    # INCOMPLETE: ids, globs (RK-ROT-*) or "all" (--allow-skip).
+    allowed_skips: frozenset[str] = frozenset()
+    # Faults of the run as a whole, outside any requirement (replay: spec
+    # drift); any of them makes the run FAIL.
+    run_failures: list[str] = field(default_factory=list)
 
     def result_for(self, rid: str) -> RequirementResult:
         if rid not in self.requirements:
@@ -109,22 +141,40 @@ class RunResult:
         order = {req.id: n for n, req in enumerate(catalogue())}
         return sorted(self.requirements.values(), key=lambda r: order[r.id])
 
+    def unjudged(self) -> list[RequirementResult]:
+        """Selected MUSTs that ended SKIP and are not allowed to: INCOMPLETE."""
+        return [
+            r
+            for r in self.ordered()
+            if r.status is Status.SKIP
+            and r.level is Level.MUST
+            and not matches(r.id, self.allowed_skips)
+        ]
+
     @property
-    def verdict(self) -> str:
-        """'pass' or 'fail': a MUST failed, or with --strict a SHOULD too."""
-        for result in self.requirements.values():
-            if result.status is Status.FAIL:
-                return "fail"
-            if self.strict and result.status is Status.NON_STRICT:
-                return "fail"
-        return "pass"
+    def verdict(self) -> Verdict:
+        """The run's one verdict, first match wins:
+
+        FAIL        a MUST failed (with --strict a SHOULD too), or a run failure;
+        ERROR       the kit or the target broke for some requirement;
+        INCOMPLETE  a selected MUST was not judged (unless allowed), or nothing was;
+        PASS        otherwise.
+        """
+        statuses = {r.status for r in self.requirements.values()}
+        if Status.FAIL in statuses or self.run_failures:
+            return Verdict.FAIL
+        if self.strict and Status.NON_STRICT in statuses:
+            return Verdict.FAIL
+        if Status.ERROR in statuses:
+            return Verdict.ERROR
+        if not self.requirements or self.unjudged():
+            return Verdict.INCOMPLETE
+        return Verdict.PASS
 
     @property
     def has_errors(self) -> bool:
         return any(r.status is Status.ERROR for r in self.requirements.values())
 
     def exit_code(self) -> int:
-        """0 conformant, 1 not conformant, 2 the kit or network broke."""
-        if self.verdict == "fail":
-            return 1
-        return 2 if self.has_errors else 0
+        """0 PASS, 1 FAIL, 2 INCOMPLETE or ERROR (never green)."""
+        return EXIT_CODES[self.verdict]

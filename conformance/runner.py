@@ -35,6 +35,9 @@ class ServerSuiteConfig:
     # many regenerations are provoked.
     max_rotations: int | None = None
     recorder: Callable[[Exchange], None] | None = None
+    # Wrong-password attempts on the main account at most (None: unbounded).
+    max_bad_logins: int | None = None
+    proxy: str | None = None  # an explicit --proxy, for a non-loopback target only
 
 
 def selected_checks(requirements: Iterable[str] | None, live: bool = False) -> list[CheckSpec]:
@@ -67,6 +70,7 @@ def run_server_suite(
         config.base_url, account, result, redactor, config.seed,
         max_examples=config.max_examples, timeout=config.timeout, tricky=tricky,
         max_rotations=config.max_rotations, recorder=config.recorder,
+        max_bad_logins=config.max_bad_logins, proxy=config.proxy,
     )  # fmt: skip
     checks = selected_checks(config.requirements, live=config.max_rotations is not None)
     started = time.perf_counter()
@@ -81,7 +85,7 @@ def run_server_suite(
             else:
                 outcome = _run_one(ctx, spec, blocked)
                 if outcome == "error" and ctx.target_error is not None:
-                    down = f"the target stopped answering ({ctx.target_error})"
+                    down = ctx.target_error
             if progress is not None:
                 progress(n, len(checks), spec.name, outcome)
     finally:
@@ -125,7 +129,7 @@ def _run_one(ctx: ServerContext, spec: CheckSpec, blocked: set[str]) -> str:
                     blocked.add(rid)
             return "blocked"
         except TargetError as exc:
-            ctx.target_error = str(exc)
+            ctx.target_error = exc.stops_the_run_because()
             for rid in spec.requirement_ids:
                 ctx.result.record_error(rid, f"{spec.name}: {exc}")
             return "error"

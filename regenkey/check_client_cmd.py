@@ -5,15 +5,15 @@ per scenario, with REGENKEY_BASE_URL, REGENKEY_FORMAT (plain, json or xml) and
 either REGENKEY_USER_ID + REGENKEY_PASSWORD or REGENKEY_API_KEY. The command
 prints the record it parsed as one JSON object ({"status", "statusCode",
 "reason"} and "apiKey" when present, all strings), or with --raw the body as
-received. Exit 0 conformant (no MUST failed; with --strict no SHOULD either),
-1 not conformant, 2 usage error, or the command could not start or hung (ERROR).
+received. Exit 0 PASS (no MUST failed; with --strict no SHOULD either),
+1 FAIL, 2 usage error, INCOMPLETE (a selected MUST not judged and not named in
+--allow-skip), or ERROR (the command could not start or hung).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +31,20 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--command", help="the client, run through the shell once per scenario")
     p.add_argument("--raw", action="store_true", help="the command prints the body as received")
     p.add_argument("--strict", action="store_true", help="a broken SHOULD fails the run too")
-    p.add_argument("--req", action="append", metavar="ID", help="only these requirement ids")
+    p.add_argument(
+        "--req",
+        action="append",
+        metavar="ID",
+        help="only these requirement ids (comma lists and globs: RK-CLI-*)",
+    )
+    p.add_argument(
+        "--allow-skip",
+        action="extend",
+        nargs="+",
+        metavar="ID",
+        help="selected MUSTs that may end unjudged without making the run "
+        "INCOMPLETE: ids, comma lists, globs, or all",
+    )
     p.add_argument("--list", action="store_true", help="list the checks and their ids, run nothing")
     p.add_argument("--report-dir", type=Path, help="default reports/<timestamp>/")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per run of the command")
@@ -39,6 +52,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--auth", choices=["both", "credentials", "key"], default="both",
         help="the ways of authenticating the client supports (default both)",
     )  # fmt: skip
+    p.add_argument(
+        "--formats",
+        default="plain,json,xml",
+        metavar="LIST",
+        help="the formats the client parses, a comma list of plain, json, xml (default all)",
+    )
     p.add_argument("--seed", type=int, help="replay a run: same seed, same scenarios")
     p.add_argument(
         "--jobs", type=int, default=min(4, os.cpu_count() or 1),
@@ -54,10 +73,16 @@ def _list(checks: list[CheckSpec]) -> int:
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
-    from regenkey.terminal import unknown_ids
+    from regenkey.terminal import allowed_skips, select_ids
 
-    if unknown_ids(args.req):
-        return unknown_ids(args.req)
+    args.requirements, problem = select_ids(args.req, "client")
+    if problem:
+        return problem
+    args.allowed, problem = allowed_skips(args.allow_skip)
+    if problem:
+        return f"--allow-skip: {problem}"
+    if args.list:
+        return None
     if not args.command:
         return "--command is required"
     if args.timeout <= 0:
@@ -69,28 +94,47 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from conformance import Redactor
-    from conformance.client_suite.runner import ClientSuiteConfig, run_client_suite, selected_checks
-    from conformance.reports import write_reports
-    from regenkey.terminal import new_seed, print_summary, progress_printer, report_dir
+    from conformance.client_suite.runner import (
+        ClientSuiteConfig,
+        parse_formats,
+        run_client_suite,
+        selected_checks,
+    )
+    from regenkey.terminal import (
+        cover_selection,
+        new_seed,
+        print_summary,
+        progress_printer,
+        report_dir,
+        save_reports,
+        say,
+    )
 
-    requirements = frozenset(args.req) if args.req else None
-    if args.list:
-        return _list(selected_checks(requirements))
     problem = _usage_problem(args)
     if problem:
-        print(f"regenkey check-client: {problem}", file=sys.stderr)
+        say(f"regenkey check-client: {problem}", err=True)
+        return 2
+    requirements = args.requirements
+    if args.list:
+        return _list(selected_checks(requirements))
+    formats = parse_formats(args.formats)
+    if isinstance(formats, str):
+        say(f"regenkey check-client: {formats}", err=True)
         return 2
     seed = new_seed(args.seed)
     reports = report_dir(args.report_dir)
     redactor = Redactor()
     config = ClientSuiteConfig(
         args.command, args.raw, args.strict, requirements, args.timeout, seed, args.auth,
-        args.jobs,
+        args.jobs, formats,
     )  # fmt: skip
-    print(f"Judging the client {args.command!r}{' (raw)' if args.raw else ''}")
+    say(f"Judging the client {args.command!r}{' (raw)' if args.raw else ''}")
+    say(f"  formats: {', '.join(f.value for f in formats)}; auth: {args.auth}")
 
     result = run_client_suite(config, redactor, progress_printer(redactor))
+    cover_selection(result, requirements, "selected, but no scenario judged it (--auth, --formats)")
+    result.allowed_skips = args.allowed
     print_summary(result, redactor, "requests received")
-    paths = write_reports(result, reports, redactor)
-    print(f"Reports: {paths['json'].parent}")
+    if not save_reports(result, reports, redactor, "check-client"):
+        return 2
     return result.exit_code()

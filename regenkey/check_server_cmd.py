@@ -1,7 +1,9 @@
 """``regenkey check-server``: judge a server against the spec.
 
-Exit 0 conformant (no MUST failed; with ``--strict`` no SHOULD either),
-1 not conformant, 2 usage error or the target broke (ERROR).
+The target is ``--base-url``, else ``REGENKEY_BASE_URL``, else the embedded
+reference server. Exit 0 PASS (no MUST failed; with ``--strict`` no SHOULD
+either), 1 FAIL, 2 usage error, INCOMPLETE (a selected MUST not judged and
+not named in ``--allow-skip``) or ERROR (the kit or the target broke).
 """
 
 from __future__ import annotations
@@ -9,8 +11,8 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-import sys
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -18,6 +20,8 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:  # the kit loads in run(), so that `regenkey --help` stays quick
     from conformance.registry import CheckSpec
     from conformance.runner import ServerSuiteConfig
+
+LIVE_BAD_LOGINS = 2  # the default --max-bad-logins of a live run
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,16 +31,38 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--base-url", help="the server to judge; without it, the embedded one")
+    p.add_argument(
+        "--base-url",
+        help="the server to judge, or REGENKEY_BASE_URL; without either, the embedded one",
+    )
     p.add_argument("--user-id")
     p.add_argument("--password", help="or REGENKEY_PASSWORD (keeps it off the command line)")
     p.add_argument("--api-key", help="the current key, or REGENKEY_API_KEY")
     p.add_argument("--max-examples", type=int, default=25, help="generated cases per check")
     p.add_argument("--seed", type=int, help="replay a run: same seed, same cases")
     p.add_argument("--strict", action="store_true", help="a broken SHOULD fails the run too")
-    p.add_argument("--req", action="append", metavar="ID", help="only these requirement ids")
+    p.add_argument(
+        "--req",
+        action="append",
+        metavar="ID",
+        help="only these requirement ids (comma lists and globs: RK-ROT-*)",
+    )
+    p.add_argument(
+        "--allow-skip",
+        action="extend",
+        nargs="+",
+        metavar="ID",
+        help="selected MUSTs that may end unjudged (SKIP) without making the run "
+        "INCOMPLETE: ids, comma lists, globs, or all",
+    )
     p.add_argument(
         "--list", action="store_true", help="list the checks and their ids, send nothing"
+    )
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="print the plan (what each kind of request that can harm the account "
+        "costs) and send nothing",
     )
     p.add_argument("--report-dir", type=Path, help="default reports/<timestamp>/")
     p.add_argument("--timeout", type=float, default=10.0)
@@ -48,12 +74,21 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=3,
         help="with --live: regenerate the key at most this often (default 3)",
     )
+    p.add_argument(
+        "--max-bad-logins",
+        type=int,
+        metavar="N",
+        help="wrong-password attempts on the account at most (default 2 with "
+        "--live, else unbounded)",
+    )
     p.add_argument("--tricky-user-id", metavar="USER",
                    help="a second account whose password needs URL-encoding (a space, +, &, =, "
                         "%%), for RK-PARAM-002; not with --live")  # fmt: skip
     p.add_argument("--tricky-password", help="its password, or REGENKEY_TRICKY_PASSWORD")
     p.add_argument("--record", type=Path, metavar="DIR",
                    help="save the exchanges, redacted, for `regenkey replay DIR`")  # fmt: skip
+    p.add_argument("--proxy", metavar="URL", help="reach a live (non-loopback) target through "
+                   "this http:// proxy; the environment's HTTP(S)_PROXY is never used")  # fmt: skip
     p.set_defaults(handler=run)
 
 
@@ -80,17 +115,29 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-def _usage_problem(args: argparse.Namespace) -> str | None:
-    from regenkey.terminal import unknown_ids
+def _selection_problem(args: argparse.Namespace) -> str | None:
+    """What --list and --plan need already: the ids, the budgets, the target's form.
+    Sets ``args.requirements`` and ``args.allowed``."""
+    from regenkey.terminal import allowed_skips, base_url_problem, select_ids
 
-    if unknown_ids(args.req):
-        return unknown_ids(args.req)
+    args.requirements, problem = select_ids(args.req, "server")
+    if problem:
+        return problem
+    args.allowed, problem = allowed_skips(args.allow_skip)
+    if problem:
+        return f"--allow-skip: {problem}"
     if args.max_examples < 1:
         return "--max-examples must be at least 1"
+    if args.max_bad_logins is not None and args.max_bad_logins < 0:
+        return "--max-bad-logins must be 0 or more"
+    if args.live and args.max_rotations < 1:
+        return "--max-rotations must be at least 1"
+    return None if args.base_url is None else base_url_problem(args.base_url)
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
     if args.base_url is None:
         return None
-    if urlsplit(args.base_url).scheme not in ("http", "https"):
-        return f"--base-url must be an http(s) URL, not {args.base_url!r}"
     if not args.user_id or not args.password:
         return "--user-id and --password (or REGENKEY_PASSWORD) are required with --base-url"
     if bool(args.tricky_user_id) != bool(args.tricky_password):
@@ -104,28 +151,52 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         )
     if args.live and args.key_file is None:
         return "--live needs --key-file, so that no new key can be lost"
-    if args.live and args.max_rotations < 1:
-        return "--max-rotations must be at least 1"
     return None
+
+
+def _budgets(args: argparse.Namespace) -> tuple[int | None, int | None]:
+    """(max rotations, max wrong-password attempts): bounded in a live run."""
+    if not args.live:
+        return None, args.max_bad_logins
+    bad = args.max_bad_logins if args.max_bad_logins is not None else LIVE_BAD_LOGINS
+    return args.max_rotations, bad
 
 
 def run(args: argparse.Namespace) -> int:
     from conformance import Redactor
     from conformance.recording import Recorder
-    from conformance.reports import write_reports
     from conformance.runner import ServerSuiteConfig, run_server_suite, selected_checks
-    from regenkey.keyfile import KeyFile
-    from regenkey.terminal import new_seed, print_summary, progress_printer, report_dir
+    from regenkey.keyfile import KeyFile, KeyNotSaved, print_unsaved_key
+    from regenkey.proxy import choose_proxy
+    from regenkey.terminal import (
+        base_url_from,
+        new_seed,
+        print_summary,
+        progress_printer,
+        report_dir,
+        save_reports,
+        say,
+    )
 
+    if not getattr(args, "embedded_only", False):
+        base_url_from(args)  # --base-url, else REGENKEY_BASE_URL: judged or refused
     args.password = args.password or os.environ.get("REGENKEY_PASSWORD")
     args.api_key = args.api_key or os.environ.get("REGENKEY_API_KEY")
     args.tricky_password = args.tricky_password or os.environ.get("REGENKEY_TRICKY_PASSWORD")
-    requirements = frozenset(args.req) if args.req else None
+    problem = _selection_problem(args)
+    if problem:
+        say(f"regenkey check-server: {problem}", err=True)
+        return 2
+    requirements = args.requirements
     if args.list:
-        return _list(selected_checks(requirements))
+        _list(selected_checks(requirements))
+    if args.plan:
+        _print_plan(_plan_config(args, new_seed(args.seed)), args.key_file)
+    if args.list or args.plan:
+        return 0
     problem = _usage_problem(args)
     if problem:
-        print(f"regenkey check-server: {problem}", file=sys.stderr)
+        say(f"regenkey check-server: {problem}", err=True)
         return 2
     seed = new_seed(args.seed)
     reports = report_dir(args.report_dir)
@@ -153,18 +224,35 @@ def run(args: argparse.Namespace) -> int:
                 from regenkey.embedded import SandboxAccount
 
                 tricky = SandboxAccount(args.tricky_user_id, args.tricky_password)
-            print(f"Judging {base_url}")
+            say(f"Judging {base_url}")
+        # --- issue 13: the key file proven writable, and the proxy (before any request) ---
         key_file = KeyFile(args.key_file) if args.key_file else None
+        unwritable = key_file.preflight() if key_file is not None else None
+        proxy, notes, proxy_problem = choose_proxy(args.proxy, base_url)
+        if unwritable or proxy_problem:
+            detail = f"--key-file: {unwritable}" if unwritable else proxy_problem
+            say(f"regenkey check-server: {detail}; nothing was sent", err=True)
+            return 2
+        for note in notes:
+            say(note)
+        # --- end of issue 13 block ---
         recorder = None
         if args.record is not None:
             secrets = [password, api_key, tricky.password if tricky else None]
-            recorder = Recorder(args.record, Redactor(filter(None, secrets), mask_all_keys=False))
+            try:
+                recorder = Recorder(
+                    args.record, Redactor(filter(None, secrets), mask_all_keys=False)
+                )
+            except OSError as exc:
+                say(f"regenkey check-server: cannot record to {args.record}: {exc}", err=True)
+                return 2
             stack.callback(recorder.close)
+        max_rotations, max_bad_logins = _budgets(args)
         config = ServerSuiteConfig(
             base_url, user_id, password, api_key, seed, args.max_examples, args.strict,
-            requirements, args.timeout, key_file.write if key_file else None,
+            requirements, args.timeout, key_file.save if key_file else None,
             tricky.user_id if tricky else None, tricky.password if tricky else None,
-            args.max_rotations if args.live else None, recorder,
+            max_rotations, recorder, max_bad_logins,
         )  # fmt: skip
         if args.live:
             if key_file is not None:
@@ -172,24 +260,113 @@ def run(args: argparse.Namespace) -> int:
                     print(f"WARNING: {leftover} was left by a run stopped while saving a "
                           "key; it may hold the newest key (the kit never deletes it)")  # fmt: skip
             _print_plan(config, args.key_file)
-        result = run_server_suite(config, redactor, progress_printer(redactor))
+        config = replace(config, proxy=proxy)
+        try:
+            result = run_server_suite(config, redactor, progress_printer(redactor))
+        except KeyNotSaved as stop:  # issue 13: not one request more; the key's last copy
+            print_unsaved_key(stop, "check-server")
+            return 2
+    result.allowed_skips = args.allowed
     print_summary(result, redactor, "requests")
-    paths = write_reports(result, reports, redactor)
-    print(f"Reports: {paths['json'].parent}")
+    if not save_reports(result, reports, redactor, "check-server"):
+        return 2
     return result.exit_code()
 
 
-def _print_plan(config: ServerSuiteConfig, key_file: Path) -> None:
-    from conformance.runner import selected_checks
+def _plan_config(args: argparse.Namespace, seed: int) -> ServerSuiteConfig:
+    """The run --plan describes (the target is only named, never contacted)."""
+    from conformance.runner import ServerSuiteConfig
 
-    checks = selected_checks(config.requirements, live=True)
-    print(
-        f"LIVE RUN against {config.base_url}: the key of {config.user_id!r} will be "
-        f"regenerated at most {config.max_rotations} times."
+    max_rotations, max_bad_logins = _budgets(args)
+    return ServerSuiteConfig(
+        args.base_url or "the embedded reference server",
+        args.user_id or "(throwaway)",
+        "",
+        seed=seed,
+        max_examples=args.max_examples,
+        strict=args.strict,
+        requirements=args.requirements,
+        tricky_user_id=args.tricky_user_id,
+        max_rotations=max_rotations,
+        max_bad_logins=max_bad_logins,
     )
-    print(f"Every new key is written to {key_file} (mode 0600) before the next request.")
-    print("Plan (checks that rotate nothing first; the rest stop when the budget is spent):")
+
+
+def _rehearse(config: ServerSuiteConfig) -> dict[str, int | str]:
+    """Run ``config``'s checks against an embedded reference server (a correct
+    target, throwaway accounts, same seed and budgets) and count the requests
+    that can harm an account: what the plan promises, sending nothing to the target."""
+    from collections import Counter
+    from dataclasses import replace
+
+    from conformance import Redactor
+    from conformance.loopback import serving
+    from conformance.runner import run_server_suite
+    from conformance.server_context import Account, Exchange, is_bad_login
+    from reference_impl.server import MemoryStore, build_app
+    from regenkey.embedded import throwaway_accounts
+
+    account, tricky = throwaway_accounts()
+    store = MemoryStore()
+    for each in (account, tricky):
+        store.add_account(each.user_id, each.password)
+    main = Account(account.user_id, account.password)
+    counts: Counter[str] = Counter()
+    methods: set[str] = set()
+
+    def tally(ex: Exchange) -> None:
+        counts["requests"] += 1
+        counts["bad_logins"] += is_bad_login(ex.spec, main)
+        counts["rotations"] += ex.new_key is not None
+        credentials = ex.spec.param("password") == main.password or bool(ex.spec.header("apiKey"))
+        if ex.wire.method not in ("GET", "POST") and credentials:
+            counts["other_methods"] += 1
+            methods.add(ex.wire.method)
+
+    with serving(build_app(store)) as url:
+        rehearsal = replace(
+            config, base_url=url, user_id=account.user_id, password=account.password,
+            api_key=None, on_new_key=None, recorder=tally,
+            tricky_user_id=tricky.user_id if config.tricky_user_id else None,
+            tricky_password=tricky.password if config.tricky_user_id else None,
+        )  # fmt: skip
+        run_server_suite(rehearsal, Redactor())
+    return {**counts, "methods": ", ".join(sorted(methods)) or "none"}
+
+
+def _print_plan(config: ServerSuiteConfig, key_file: Path | None) -> None:
+    """Before anything is sent: every kind of request that can harm the account,
+    with counts (rehearsed against a correct server), and the budgets."""
+    from conformance.runner import selected_checks
+    from regenkey.terminal import say
+
+    live = config.max_rotations is not None
+    checks = selected_checks(config.requirements, live=live)
+    counts = _rehearse(config)
+    rotations = "unbounded" if config.max_rotations is None else f"at most {config.max_rotations}"
+    bad = "unbounded" if config.max_bad_logins is None else f"at most {config.max_bad_logins}"
+    head = "LIVE RUN" if live else "Plan"
+    say(
+        f"{head} against {config.base_url} as {config.user_id!r}: {counts.get('requests', 0)} "
+        "requests against a correct server, of which can harm the account:"
+    )
+    say(f"  key rotations:                        {counts.get('rotations', 0):>4}  ({rotations})")
+    say(
+        f"  wrong-password attempts (lockout):    {counts.get('bad_logins', 0):>4}  ({bad}; "
+        "--max-bad-logins)"
+    )
+    say(
+        f"  other methods with real credentials:  {counts.get('other_methods', 0):>4}  "
+        f"({counts['methods']})"
+    )
+    if key_file is not None:
+        say(f"Every new key is written to {key_file} (mode 0600) before the next request.")
+    if live:
+        say(
+            "Checks that rotate nothing go first; a check over a budget is skipped (SKIP), "
+            "which makes the run INCOMPLETE unless named in --allow-skip."
+        )
     for spec in checks:
         kind = "rotates" if spec.destructive else "safe   "
-        print(f"  {kind}  {spec.name}  ({', '.join(spec.requirement_ids)})")
+        say(f"  {kind}  {spec.name}  ({', '.join(spec.requirement_ids)})")
     print(flush=True)

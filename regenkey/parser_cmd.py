@@ -4,8 +4,9 @@ line protocol, so that any SDK's response parser runs them without HTTP.
 ``check-parser --command CMD`` starts CMD once through the shell and sends it
 every body vector, one JSON request a line on stdin; CMD answers each on
 stdout with the record it read or an error (conformance/vectors/VECTORS.md).
-Exit 0 conformant, 1 not conformant, 2 usage error, or the command could not
-start, died, hung or answered out of protocol (ERROR).
+Exit 0 PASS, 1 FAIL, 2 usage error, INCOMPLETE (a selected MUST not judged
+and not named in --allow-skip), or ERROR (the command could not start, died,
+hung or answered out of protocol).
 
 ``parse`` is the reference parser on that protocol (the kit's validators).
 """
@@ -17,12 +18,8 @@ import binascii
 import json
 import sys
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # the kit loads when a command runs, so that `regenkey --help` stays quick
-    from conformance.results import RunResult
+from typing import Any
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,7 +32,20 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--command", help="the parser, started once through the shell")
     p.add_argument("--strict", action="store_true", help="a broken SHOULD fails the run too")
-    p.add_argument("--req", action="append", metavar="ID", help="only vectors of these ids")
+    p.add_argument(
+        "--req",
+        action="append",
+        metavar="ID",
+        help="only vectors of these ids (comma lists and globs: RK-JSON-*)",
+    )
+    p.add_argument(
+        "--allow-skip",
+        action="extend",
+        nargs="+",
+        metavar="ID",
+        help="selected MUSTs that may end unjudged without making the run "
+        "INCOMPLETE: ids, comma lists, globs, or all",
+    )
     p.add_argument("--report-dir", type=Path, help="default reports/<timestamp>/")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
     p.set_defaults(handler=run_check)
@@ -82,12 +92,14 @@ def run_parse(_args: argparse.Namespace) -> int:
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
-    from conformance import catalogue
+    from regenkey.terminal import allowed_skips, select_ids
 
-    known = {r.id for r in catalogue()}
-    unknown = [r for r in args.req or [] if r not in known]
-    if unknown:
-        return f"unknown requirement id(s): {', '.join(unknown)}"
+    args.requirements, problem = select_ids(args.req, "parser")
+    if problem:
+        return problem
+    args.allowed, problem = allowed_skips(args.allow_skip)
+    if problem:
+        return f"--allow-skip: {problem}"
     if not args.command:
         return "--command is required"
     if args.timeout <= 0:
@@ -98,42 +110,23 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
 def run_check(args: argparse.Namespace) -> int:
     from conformance import Redactor
     from conformance.parser_suite import ParserSuiteConfig, run_parser_suite
-    from conformance.reports import write_reports
+    from regenkey.terminal import cover_selection, print_summary, report_dir, save_reports, say
 
     problem = _usage_problem(args)
     if problem:
-        print(f"regenkey check-parser: {problem}", file=sys.stderr)
+        say(f"regenkey check-parser: {problem}", err=True)
         return 2
-    requirements = frozenset(args.req) if args.req else None
-    config = ParserSuiteConfig(args.command, args.strict, args.timeout, requirements)
-    report_dir = args.report_dir or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    print(f"Judging the parser {args.command!r} against the test vectors")
+    config = ParserSuiteConfig(args.command, args.strict, args.timeout, args.requirements)
+    reports = report_dir(args.report_dir)
+    say(f"Judging the parser {args.command!r} against the test vectors")
     tally: Counter[tuple[str, str]] = Counter()
     result = run_parser_suite(config, lambda v, outcome: tally.update([(v.file, outcome)]))
     for name in sorted({file for file, _ in tally}):
-        print(f"  {name:<18} {tally[name, 'pass']:>4} pass  {tally[name, 'fail']:>4} fail")
-    _print_summary(result)
+        say(f"  {name:<18} {tally[name, 'pass']:>4} pass  {tally[name, 'fail']:>4} fail")
+    cover_selection(result, args.requirements, "selected, but no vector judged it")
+    result.allowed_skips = args.allowed
     redactor = Redactor()
-    paths = write_reports(result, report_dir, redactor)
-    print(f"Reports: {paths['json'].parent}")
+    print_summary(result, redactor, "vectors answered")
+    if not save_reports(result, reports, redactor, "check-parser"):
+        return 2
     return result.exit_code()
-
-
-def _print_summary(result: RunResult) -> None:
-    from conformance.reports import format_failure
-    from conformance.results import Status
-    from regenkey.terminal import WORDS
-
-    for req in result.ordered():
-        for failure in req.failures[:3]:
-            print(format_failure(failure, req.level))
-        if len(req.failures) > 3:
-            print(f"  ... and {len(req.failures) - 3} more for {req.id} (see the reports)")
-    print("\nRequirements:")
-    for req in result.ordered():
-        note = f" ({req.checks_run} vectors)" if req.checks_run else ""
-        if req.status is Status.ERROR and req.errors:
-            note = f" ({req.errors[0]})"
-        print(f"  {WORDS[req.status]:<10} {req.id} [{req.level}] {req.title}{note}")
-    print(f"\n{result.cases} vectors answered")
-    print(f"Verdict: {result.verdict.upper()}{' (strict)' if result.strict else ''}")

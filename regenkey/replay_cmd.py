@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -12,8 +11,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "replay",
         help="re-judge exchanges saved by check-server --record, offline",
         description="Judge every recorded response body against the spec as it is now and "
-        "report spec drift (verdicts that changed since recording). Exit 0 when every body "
-        "conforms and nothing drifted, 1 otherwise, 2 when DIR holds no recording.",
+        "report spec drift (verdicts that changed since recording). Exit 0 PASS (every body "
+        "conforms, nothing drifted), 1 FAIL (a body breaks a MUST, or drift), 2 when DIR holds "
+        "no readable recording or nothing in it could be judged (INCOMPLETE).",
     )
     p.add_argument("directory", type=Path, metavar="DIR")
     p.add_argument("--report-dir", type=Path, help="also write report.json, junit.xml, html")
@@ -23,25 +23,27 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     from conformance import Redactor
     from conformance.recording import FILE, replay
-    from conformance.reports import format_failure, write_reports
+    from regenkey.terminal import print_summary, save_reports, say
 
     if not (args.directory / FILE).is_file():
-        print(f"regenkey replay: no {FILE} in {args.directory}", file=sys.stderr)
+        say(f"regenkey replay: no {FILE} in {args.directory}", err=True)
         return 2
     try:
         result, drift = replay(args.directory)
-    except (ValueError, KeyError) as exc:
-        print(f"regenkey replay: the recording is damaged ({type(exc).__name__})", file=sys.stderr)
+    except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        say(f"regenkey replay: the recording is damaged ({type(exc).__name__})", err=True)
         return 2
-    redactor = Redactor()
-    for req in result.ordered():
-        for failure in req.failures[:3]:
-            print(redactor(format_failure(failure, req.level)))
+    # Spec drift fails the run: it is part of the one verdict every writer reads.
     for item in drift:
         then = ", ".join(sorted(item.then)) or "valid"
         now = ", ".join(sorted(item.now)) or "valid"
-        print(f"DRIFT exchange {item.line}: recorded as {then}, judged now as {now}")
-    if args.report_dir is not None:
-        write_reports(result, args.report_dir, redactor)
-    print(f"{result.cases} exchanges; {len(drift)} drifted; verdict {result.verdict.upper()}")
-    return 1 if drift or result.verdict == "fail" else 0
+        result.run_failures.append(
+            f"DRIFT exchange {item.line}: recorded as {then}, judged now as {now}"
+        )
+    redactor = Redactor()
+    print_summary(result, redactor, f"exchanges ({len(drift)} drifted)")
+    if args.report_dir is not None and not save_reports(
+        result, args.report_dir, redactor, "replay"
+    ):
+        return 2
+    return result.exit_code()

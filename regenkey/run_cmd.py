@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from regenkey import check_server_cmd
 
@@ -35,4 +36,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"{failed} spec self-check(s) failed")
         return 1
     print("The spec is consistent.\n")
-    return check_server_cmd.run(check_server_cmd.defaults())
+    if os.environ.get("REGENKEY_BASE_URL") is not None:
+        print(
+            "Note: REGENKEY_BASE_URL is not used by `regenkey run` (it judges the embedded "
+            "reference server); `regenkey check-server` judges that URL."
+        )
+    embedded = check_server_cmd.defaults()
+    embedded.embedded_only = True  # never another target, whatever the environment says
+    return check_server_cmd.run(embedded)

@@ -46,22 +46,23 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     from conformance import Format, requirement, validate_body
+    from conformance.report_text import printable
 
     failed = False
     for path in args.files:
         try:
             body = path.read_bytes()
         except OSError as exc:
-            print(f"ERROR {path}: cannot read ({exc.strerror})")
+            print(printable(f"ERROR {path}: cannot read ({exc.strerror})"))
             return 2
         fmt = Format(args.format) if args.format else sniff_format(path, body)
         verdict = validate_body(body, fmt)
         if verdict.ok:
-            print(f"PASS {path} ({fmt.value})")
+            print(printable(f"PASS {path} ({fmt.value})"))
             continue
         failed = True
-        print(f"FAIL {path} ({fmt.value})")
+        print(printable(f"FAIL {path} ({fmt.value})"))
         for violation in verdict.violations:
             req = requirement(violation.requirement)
-            print(f"  {req.id} [{req.level}] {req.title}: {violation.message}")
+            print(printable(f"  {req.id} [{req.level}] {req.title}: {violation.message}"))
     return 1 if failed else 0

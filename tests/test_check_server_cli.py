@@ -96,7 +96,7 @@ def test_live_key_file_holds_the_newest_working_key(tmp_path: Path) -> None:
     with serving(build_app(store)) as url:
         run = regenkey("check-server", "--base-url", url, "--user-id", PLAIN_USER, "--live",
                        "--key-file", str(key_file), "--max-examples", "3",
-                       "--report-dir", str(tmp_path / "r"),
+                       "--report-dir", str(tmp_path / "r"), "--allow-skip", "all",
                        env={"REGENKEY_PASSWORD": "Live-account-pass1"})  # fmt: skip
         assert run.returncode == 0, run.stdout[-2000:]
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -171,8 +171,10 @@ def test_live_run_prints_its_plan_and_keeps_to_the_rotation_budget(tmp_path: Pat
                        "--key-file", str(tmp_path / "key"), "--max-rotations", "2",
                        "--record", str(tmp_path / "rec"), "--report-dir", str(tmp_path / "r"),
                        env={"REGENKEY_PASSWORD": CANARY_PASSWORD})  # fmt: skip
-    assert run.returncode == 0, run.stdout[-2000:]
-    plan = run.stdout.index("Plan (")
+    # What the budget kept from being judged makes the run INCOMPLETE, never PASS.
+    assert run.returncode == 2, run.stdout[-2000:]
+    assert "Verdict: INCOMPLETE" in run.stdout and "Not judged: " in run.stdout
+    plan = run.stdout.index("LIVE RUN against")
     assert plan < run.stdout.index("[ 1/")  # the plan comes before any request
     assert store.rotations <= 2
     assert "rotation budget spent (--max-rotations 2)" in run.stdout
@@ -189,7 +191,7 @@ def test_replay_rejudges_offline_and_reports_drift(tmp_path: Path) -> None:
     with serving(build_app(store)) as url:
         run = regenkey("check-server", "--base-url", url, "--user-id", PLAIN_USER,
                        "--max-examples", "3", "--record", str(tmp_path / "rec"),
-                       "--report-dir", str(tmp_path / "r"),
+                       "--report-dir", str(tmp_path / "r"), "--allow-skip", "RK-PARAM-002",
                        env={"REGENKEY_PASSWORD": CANARY_PASSWORD})  # fmt: skip
     assert run.returncode == 0
     clean = regenkey("replay", str(tmp_path / "rec"))
@@ -216,11 +218,11 @@ def test_a_live_run_names_a_key_an_interrupted_run_left_behind(tmp_path: Path) -
     with serving(build_app(store)) as url:
         run = regenkey("check-server", "--base-url", url, "--user-id", PLAIN_USER, "--live",
                        "--key-file", str(tmp_path / "key"), "--max-rotations", "1",
-                       "--report-dir", str(tmp_path / "r"),
+                       "--report-dir", str(tmp_path / "r"), "--allow-skip", "all",
                        env={"REGENKEY_PASSWORD": CANARY_PASSWORD})  # fmt: skip
     assert run.returncode == 0, run.stdout[-2000:]
     warning = run.stdout.index(f"WARNING: {leftover} was left by a run stopped")
-    assert warning < run.stdout.index("Plan (")  # said before anything is sent
+    assert warning < run.stdout.index("LIVE RUN against")  # said before anything is sent
     assert str(unrelated) not in run.stdout
     assert leftover.exists() and CANARY_KEY not in run.stdout  # kept, and its key not shown
     assert not list(tmp_path.glob(".key.new-*"))[1:]  # the run's own writes left nothing
@@ -245,7 +247,8 @@ def test_a_tricky_account_lets_an_external_run_judge_decoding(tmp_path: Path) ->
         half = regenkey("check-server", "--base-url", url, *base, str(tmp_path / "c"),
                         "--tricky-user-id", "tricky-user",
                         env={"REGENKEY_PASSWORD": CANARY_PASSWORD})  # fmt: skip
-    assert alone.returncode == 0
+    # Not judged without the second account: INCOMPLETE (exit 2), never PASS.
+    assert alone.returncode == 2 and "Verdict: INCOMPLETE" in alone.stdout
     assert "no account with a password that needs encoding" in alone.stdout
     assert paired.returncode == 0, paired.stdout[-2000:]
     assert "PASS       RK-PARAM-002" in paired.stdout

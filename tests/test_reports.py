@@ -14,7 +14,13 @@ from jsonschema import Draft202012Validator
 
 from conformance.catalogue import Level
 from conformance.redaction import Redactor
-from conformance.reports import format_failure, report_document, report_schema, write_reports
+from conformance.reports import (
+    format_failure,
+    junit_xml,
+    report_document,
+    report_schema,
+    write_reports,
+)
 from conformance.results import Failure, HttpMessage, RunResult, Status
 
 PASSWORD = "Canary-P4ss word&=%"
@@ -160,13 +166,97 @@ def test_failure_without_messages_validates() -> None:
     assert failure["seed"] is None
 
 
-def test_empty_run_validates() -> None:
+def test_empty_run_validates_and_is_incomplete() -> None:
+    # A run that judged nothing is never PASS.
     result = RunResult("server", TARGET, seed=0, strict=True)
     result.finish()
     document = report_document(result, Redactor())
     _validate(document)
-    assert document["verdict"] == "pass"
+    assert document["verdict"] == "incomplete"
     assert document["requirements"] == []
+    assert result.exit_code() == 2
+
+
+def _judged(*statuses: tuple[str, str]) -> RunResult:
+    """A run with one requirement per (id, outcome): pass, fail, skip or error."""
+    result = RunResult("server", TARGET, seed=0, strict=False)
+    for rid, outcome in statuses:
+        if outcome == "pass":
+            result.record_pass(rid)
+        elif outcome == "fail":
+            result.record_failure(_failure(rid, "a_check"))
+        elif outcome == "skip":
+            result.record_skip(rid, "blocked")
+        else:
+            result.record_error(rid, "connection reset")
+    result.finish()
+    return result
+
+
+@pytest.mark.parametrize(
+    ("statuses", "verdict"),
+    [
+        ((("RK-AUTH-001", "pass"),), "pass"),
+        ((("RK-AUTH-001", "pass"), ("RK-AUTH-004", "fail")), "fail"),
+        # FAIL over ERROR: what was judged broken is broken, whatever else broke.
+        ((("RK-AUTH-004", "fail"), ("RK-ROT-005", "error")), "fail"),
+        ((("RK-AUTH-004", "fail"), ("RK-ROT-002", "skip")), "fail"),
+        # ERROR over INCOMPLETE: the kit or the target broke, never the implementation's fault.
+        ((("RK-ROT-005", "error"), ("RK-ROT-002", "skip")), "error"),
+        ((("RK-AUTH-001", "pass"), ("RK-ROT-002", "skip")), "incomplete"),
+        # A skipped SHOULD or MAY leaves nothing unjudged that the run promised.
+        ((("RK-AUTH-001", "pass"), ("RK-FMT-005", "skip"), ("RK-AUTH-009", "skip")), "pass"),
+        ((("RK-AUTH-001", "pass"), ("RK-FMT-005", "fail")), "pass"),
+    ],
+)
+def test_one_verdict_with_precedence(statuses: tuple[tuple[str, str], ...], verdict: str) -> None:
+    result = _judged(*statuses)
+    assert result.verdict == verdict
+    assert result.exit_code() == {"pass": 0, "fail": 1, "incomplete": 2, "error": 2}[verdict]
+    assert report_document(result, Redactor())["verdict"] == verdict
+
+
+def test_allow_skip_takes_ids_globs_and_all() -> None:
+    result = _judged(("RK-AUTH-001", "pass"), ("RK-ROT-002", "skip"), ("RK-ROT-003", "skip"))
+    assert result.verdict == "incomplete"
+    assert [r.id for r in result.unjudged()] == ["RK-ROT-002", "RK-ROT-003"]
+    result.allowed_skips = frozenset({"RK-ROT-002"})
+    assert result.verdict == "incomplete"
+    result.allowed_skips = frozenset({"RK-ROT-*"})
+    assert result.verdict == "pass" and result.exit_code() == 0
+    result.allowed_skips = frozenset({"all"})
+    assert result.verdict == "pass"
+
+
+def test_run_failures_fail_the_run_in_every_writer(tmp_path: Path) -> None:
+    result = _judged(("RK-JSON-001", "pass"))
+    result.run_failures.append("DRIFT exchange 3: recorded as valid, judged now as RK-JSON-002")
+    assert result.verdict == "fail" and result.exit_code() == 1
+    paths = write_reports(result, tmp_path, Redactor())
+    document = json.loads(paths["json"].read_text(encoding="utf-8"))
+    _validate(document)
+    assert document["verdict"] == "fail" and document["run_failures"][0].startswith("DRIFT")
+    suite = _suite(ET.parse(paths["junit"]).getroot())
+    assert suite.attrib["failures"] == "1" and suite.attrib["tests"] == "2"
+    assert "verdict-fail" in paths["html"].read_text(encoding="utf-8")
+
+
+def test_junit_counts_an_unjudged_must_as_an_incomplete_error(tmp_path: Path) -> None:
+    # Every CI reads <skipped> as green: an unjudged selected MUST must not be one.
+    result = _judged(("RK-AUTH-001", "pass"), ("RK-ROT-002", "skip"), ("RK-FMT-005", "skip"))
+    suite = _suite(ET.fromstring(junit_xml(result, Redactor())))
+    assert (suite.attrib["failures"], suite.attrib["errors"], suite.attrib["skipped"]) == (
+        "0",
+        "1",
+        "1",
+    )
+    cases = _cases(suite)
+    error = cases["RK-ROT-002"].find("error")
+    assert error is not None and error.attrib["type"] == "INCOMPLETE"
+    assert cases["RK-FMT-005"].find("skipped") is not None  # a SHOULD stays a skip
+    result.allowed_skips = frozenset({"RK-ROT-002"})
+    suite = _suite(ET.fromstring(junit_xml(result, Redactor())))
+    assert (suite.attrib["errors"], suite.attrib["skipped"]) == ("0", "2")
 
 
 # -- format_failure ----------------------------------------------------------
