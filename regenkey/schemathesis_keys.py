@@ -1,0 +1,155 @@
+"""The keys one Schemathesis run has seen, and the rotation rules they prove.
+
+Every response to the endpoint passes through :meth:`KeyLedger.observe` once
+(the extension's ``after_call`` hook). A success supersedes every key seen
+before it: from then on those keys are revoked. A verdict is given only where
+the order of events proves it, whatever produced the request (a credential
+hook, an OpenAPI link, a shrinking replay):
+
+- a key revoked before the request was sent that authenticates: RK-ROT-002;
+- the newest issued key refused on a clean apiKey request that is the first
+  request after the key was learned (so no refusal in between can have rotated
+  it, RK-ROT-006), with nothing else in flight, of a request kind (method and
+  body type) that has succeeded before in the run (so the kind itself is not
+  what the server refuses, RK-HTTP-002..005): RK-ROT-003;
+- a success that hands out a key issued before: RK-ROT-001.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+from conformance import Format, Record, validate_body
+
+_KEY = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{32}(?![0-9A-Fa-f])")
+_ERROR = re.compile(rb"""status["'>=:\s]*error""", re.IGNORECASE)
+
+
+def read(body: bytes) -> tuple[Format, Record] | None:
+    """The body's format and record if it is valid in any format."""
+    for fmt in (Format.JSON, Format.XML, Format.PLAIN):
+        verdict = validate_body(body, fmt)
+        if verdict.record is not None:
+            return fmt, verdict.record
+    return None
+
+
+def read_record(body: bytes) -> Record | None:
+    """The body's record if it is valid in any format (the format rule is judged elsewhere)."""
+    found = read(body)
+    return found[1] if found else None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a response did to the account's key, as far as its body shows."""
+
+    success: bool
+    key: str | None
+    certain: bool
+
+    @classmethod
+    def of(cls, status: int, body: bytes) -> Outcome:
+        record = read_record(body)
+        if record is not None:
+            return cls(record.is_success and status < 300, record.api_key, True)
+        if status >= 300 or _ERROR.search(body):
+            return cls(False, None, False)
+        found = _KEY.search(body.decode("utf-8", errors="replace"))
+        return cls(found is not None, found.group(0) if found else None, False)
+
+
+@dataclass
+class KeyLedger:
+    """The current key and when each earlier key stopped working."""
+
+    current: str | None = None
+    learned: float | None = None  # when the current key came from a response
+    revoked: dict[str, float] = field(default_factory=dict)
+    issued: set[str] = field(default_factory=set)
+    sent: dict[str, tuple[float, int]] = field(default_factory=dict)
+    in_flight: int = 0
+    since_learned: int = 0  # responses observed since the current key was learned
+    proven_kinds: set[str] = field(default_factory=set)  # request kinds that succeeded
+    # A success came in the format a mixed-case value (``JSon``) named: the server
+    # ignores the letter case (RK-FMT-003), so refusals of such values are judged.
+    case_proven: bool = False
+    last_revoked: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, initial: str | None) -> None:
+        with self.lock:
+            if self.current is None and not self.issued:
+                self.current = initial
+
+    def previous(self) -> str | None:
+        """The most recently revoked key, to probe that it is refused."""
+        with self.lock:
+            return self.last_revoked
+
+    def known(self, key: str) -> bool:
+        with self.lock:
+            return key in self.issued or key in self.revoked
+
+    def before_send(self, case_id: str) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.sent[case_id] = (time.monotonic(), self.in_flight)
+
+    def lost(self, case_id: str) -> None:
+        """A request that got no response (a network error)."""
+        with self.lock:
+            if self.sent.pop(case_id, None) is not None:
+                self.in_flight -= 1
+
+    def observe(
+        self, case_id: str, key_sent: str | None, kind: str, clean: bool, outcome: Outcome
+    ) -> list[tuple[str, str]]:
+        """Record one response of a request of ``kind`` (method and body type);
+        ``clean``: a positive request authenticated by the apiKey header alone."""
+        """Record one response; return the (id, message) pairs it breaks."""
+        with self.lock:
+            now = time.monotonic()
+            sent = self.sent.pop(case_id, None)
+            if sent is not None:
+                self.in_flight -= 1
+            sent_at, concurrent = sent if sent is not None else (None, 2)
+            broken: list[tuple[str, str]] = []
+            if key_sent is not None and sent_at is not None and outcome.success:
+                at = self.revoked.get(key_sent)
+                if at is not None and at < sent_at:
+                    broken.append(("RK-ROT-002", "a key revoked by a later rotation was accepted"))
+            refused = outcome.certain and not outcome.success
+            if (
+                refused
+                and clean
+                and kind in self.proven_kinds
+                and self.since_learned == 0
+                and key_sent is not None
+                and key_sent == self.current
+                and self.learned is not None
+                and sent_at is not None
+                and self.learned < sent_at
+                and concurrent == 1
+            ):
+                broken.append(("RK-ROT-003", "the key the last regeneration issued was refused"))
+            self.since_learned += 1
+            if outcome.success:
+                if outcome.key is not None and outcome.key in self.issued | set(self.revoked):
+                    broken.append(("RK-ROT-001", "the regeneration handed out a key issued before"))
+                for old in (self.current, *self.issued):
+                    if old is not None and old != outcome.key:
+                        self.revoked.setdefault(old, now)
+                        self.last_revoked = old
+                self.issued = {outcome.key} if outcome.key else set()
+                self.current = outcome.key
+                self.learned = now if outcome.certain and outcome.key else None
+                self.since_learned = 0
+                self.proven_kinds.add(kind)
+            return broken
+
+
+LEDGER = KeyLedger()
