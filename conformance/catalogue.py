@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
+from importlib import metadata
+from importlib.resources.abc import Traversable
 
-from conformance.artefacts import load_yaml
+from conformance.artefacts import load_yaml, spec_root
 
 ID_PATTERN = re.compile(r"^RK-[A-Z]+-[0-9]{3}$")
+DISTRIBUTION = "regenkey-kit"
 
 # The artefacts that response bodies are validated against: a pointer into
 # one of them names exactly one requirement.
@@ -130,3 +134,68 @@ def pointer_index() -> dict[str, str]:
                 raise CatalogueError(f"{pointer} is claimed by {index[pointer]} and {req.id}")
             index[pointer] = req.id
     return index
+
+
+# -- what judged a run: the kit, the catalogue and the spec artefacts ----------
+
+
+@dataclass(frozen=True)
+class KitIdentity:
+    """What a report names as its judge (report.json ``kit``, JUnit
+    properties, the HTML header, ``regenkey --version``)."""
+
+    version: str  # the installed regenkey-kit distribution
+    catalogue_version: str  # ``version:`` at the top of spec/requirements.yaml
+    spec_sha256: str  # sha256 over every spec artefact file (see spec_digest)
+
+    def line(self) -> str:
+        return (
+            f"regenkey-kit {self.version}, catalogue {self.catalogue_version}, "
+            f"spec sha256 {self.spec_sha256}"
+        )
+
+
+def catalogue_version() -> str:
+    """The catalogue's ``version:`` field."""
+    raw = load_yaml("requirements.yaml")
+    version = raw.get("version") if isinstance(raw, dict) else None
+    if not isinstance(version, str | int | float) or isinstance(version, bool):
+        raise CatalogueError("requirements.yaml needs a top-level 'version:'")
+    return str(version)
+
+
+def _spec_files(node: Traversable, prefix: str = "") -> list[tuple[str, Traversable]]:
+    found: list[tuple[str, Traversable]] = []
+    for child in node.iterdir():
+        name = prefix + child.name
+        if child.is_dir():
+            if child.name != "__pycache__":
+                found += _spec_files(child, name + "/")
+        elif child.is_file() and not child.name.endswith((".pyc", ".py")):
+            found.append((name, child))
+    return found
+
+
+@cache
+def spec_digest() -> str:
+    """sha256 over the installed spec artefacts (read through
+    importlib.resources), in sorted path order: each file's path, its length
+    and its bytes, so that renaming or moving a file changes the digest too."""
+    digest = hashlib.sha256()
+    for name, node in sorted(_spec_files(spec_root()), key=lambda item: item[0]):
+        data = node.read_bytes()
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def kit_version() -> str:
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # run from a bare checkout, not installed
+        return "unknown"
+
+
+@cache
+def kit_identity() -> KitIdentity:
+    return KitIdentity(kit_version(), catalogue_version(), spec_digest())

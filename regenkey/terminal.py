@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import random
+import secrets
 import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from conformance import Redactor, catalogue
 from conformance.report_text import printable
 from conformance.reports import format_failure, write_reports
 from conformance.results import RunResult, Status, Verdict
+from regenkey.progress import close_all, progress_for
 
 if TYPE_CHECKING:
     import argparse
@@ -37,6 +39,7 @@ COMMANDS = {"server": "check-server", "client": "check-client", "parser": "check
 
 def say(text: str, *, err: bool = False) -> None:
     """Print a line that may hold target-controlled text, escaped."""
+    close_all()  # a live progress line ends first, so this starts a line of its own
     print(printable(text), file=sys.stderr if err else sys.stdout, flush=True)
 
 
@@ -167,20 +170,42 @@ def new_seed(given: int | None) -> int:
     return given if given is not None else random.SystemRandom().randrange(2**32)
 
 
-def report_dir(given: Path | None) -> Path:
-    return given or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+REPORT_DIR_TRIES = 50
+
+
+def report_dir(given: Path | None, root: Path = Path("reports")) -> Path:
+    """``--report-dir``, else a new ``reports/<UTC timestamp>-<4 hex digits>``,
+    created exclusively here, so that two runs started in the same second never
+    share (and overwrite) one. When it cannot be created at all, the path is
+    returned anyway: :func:`save_reports` then says why, after the run."""
+    if given is not None:
+        return given
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    candidate = root / stamp
+    for _ in range(REPORT_DIR_TRIES):
+        candidate = root / f"{stamp}-{secrets.token_hex(2)}"
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+        return candidate
+    return candidate
 
 
 def progress_printer(redactor: Redactor) -> Callable[[int, int, str, str], None]:
-    def progress(n: int, total: int, name: str, outcome: str) -> None:
-        say(f"  [{n:>2}/{total}] {name} ... {redactor(outcome)}")
-
-    return progress
+    """The run's progress (regenkey/progress.py): one live line on a terminal,
+    else a plain line per check. The live one also has ``on_send``, the hook
+    the server suite calls on every request, so the line moves within a check."""
+    return progress_for(redactor)
 
 
 def print_summary(result: RunResult, redactor: Redactor, what: str = "requests") -> None:
     """Failures h2spec-style, then one line per requirement, then the verdict
     (``result.verdict``, the one the reports and the exit code read)."""
+    close_all()
     for req in result.ordered():
         for failure in req.failures[:SHOWN_FAILURES]:
             say(redactor(format_failure(failure, req.level)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
 # not load the kit (tests/test_cli_startup.py holds the two equal).
 FORMAT_CHOICES = ("plain", "json", "xml")
 _BY_SUFFIX = {".json": "json", ".xml": "xml", ".txt": "plain"}
+STDIN = Path("-")  # ``validate -``: the body on standard input
 
 
 def sniff_format(path: Path, body: bytes) -> Format:
@@ -33,9 +35,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "validate",
         help="validate saved response bodies against the spec",
-        description="Validate response bodies. Exit 0 if all are valid, 1 if any is not.",
+        description="Validate response bodies. Exit 0 if all are valid, 1 if any is not, "
+        "2 if one cannot be read. A FILE of - reads a body from standard input.",
     )
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    parser.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="a saved body, or - for stdin"
+    )
     parser.add_argument(
         "--format",
         choices=FORMAT_CHOICES,
@@ -48,20 +53,24 @@ def run(args: argparse.Namespace) -> int:
     from conformance import Format, requirement, validate_body
     from conformance.report_text import printable
 
+    if args.files.count(STDIN) > 1:
+        print("regenkey validate: - (standard input) can be given only once", file=sys.stderr)
+        return 2
     failed = False
     for path in args.files:
+        shown = "(standard input)" if path == STDIN else str(path)
         try:
-            body = path.read_bytes()
+            body = sys.stdin.buffer.read() if path == STDIN else path.read_bytes()
         except OSError as exc:
-            print(printable(f"ERROR {path}: cannot read ({exc.strerror})"))
+            print(printable(f"ERROR {shown}: cannot read ({exc.strerror})"))
             return 2
         fmt = Format(args.format) if args.format else sniff_format(path, body)
         verdict = validate_body(body, fmt)
         if verdict.ok:
-            print(printable(f"PASS {path} ({fmt.value})"))
+            print(printable(f"PASS {shown} ({fmt.value})"))
             continue
         failed = True
-        print(printable(f"FAIL {path} ({fmt.value})"))
+        print(printable(f"FAIL {shown} ({fmt.value})"))
         for violation in verdict.violations:
             req = requirement(violation.requirement)
             print(printable(f"  {req.id} [{req.level}] {req.title}: {violation.message}"))

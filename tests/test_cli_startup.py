@@ -15,8 +15,9 @@ import sys
 from conformance import Format
 from regenkey import validate_cmd
 
+# rich draws the live progress line (regenkey/progress.py): loaded only when one is drawn.
 HEAVY = ("conformance", "reference_impl", "hypothesis", "httpx", "starlette", "uvicorn",
-         "xmlschema", "jsonschema", "lark", "yaml")  # fmt: skip
+         "xmlschema", "jsonschema", "lark", "yaml", "rich")  # fmt: skip
 
 
 def _modules_after(code: str) -> set[str]:
@@ -58,6 +59,7 @@ def test_the_spelled_out_format_choices_are_the_formats() -> None:
 
 def test_a_usage_error_answers_without_loading_the_kit() -> None:
     assert _heavy_after_main(["check-server", "--max-examples", "many"]) == set()
+    assert _heavy_after_main(["check-server", "--no-such-flag"]) == set()
 
 
 def test_the_probe_sees_a_command_that_does_load_the_kit() -> None:
