@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from conformance.results import Failure, HttpMessage
+from conformance.results import Failure, HttpMessage, Step
 
 # -- characters no report (and no terminal) may carry raw -----------------------
 
@@ -71,4 +71,8 @@ def redact_failure(failure: Failure, redactor: Clean) -> Failure:
         request=redact_message(failure.request, redactor),
         response=redact_message(failure.response, redactor),
         reproduction=redactor(failure.reproduction),
+        sequence=tuple(
+            Step(redactor(s.command), redactor(s.expected), s.expect_key, s.issues)
+            for s in failure.sequence
+        ),
     )

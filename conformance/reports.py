@@ -13,7 +13,6 @@ See ``docs/REPORTS.md``.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import tempfile
@@ -23,14 +22,14 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from conformance.catalogue import Level, is_known, requirement
+from conformance import report_html as report_html_body
+from conformance import report_scripts
+from conformance.catalogue import Level, is_known, kit_identity, requirement
 from conformance.redaction import Redactor
 from conformance.report_text import (
     Clean,
     cleaner,
-    printable,
     redact_failure,
-    redact_message,
 )
 from conformance.results import (
     Failure,
@@ -98,7 +97,7 @@ def _message_doc(message: HttpMessage | None) -> dict[str, Any] | None:
     }
 
 
-def _failure_doc(failure: Failure) -> dict[str, Any]:
+def _failure_doc(failure: Failure, script: str | None = None) -> dict[str, Any]:
     return {
         "requirement_id": failure.requirement_id,
         "check": failure.check,
@@ -109,6 +108,7 @@ def _failure_doc(failure: Failure) -> dict[str, Any]:
         "response": _message_doc(failure.response),
         "reproduction": failure.reproduction,
         "seed": failure.seed,
+        "script": script,
     }
 
 
@@ -123,11 +123,36 @@ def _summary(result: RunResult) -> dict[str, int]:
     return counts
 
 
+def _kit_doc() -> dict[str, str]:
+    """What judged the run (issue 18): the kit, the catalogue, the spec's digest."""
+    kit = kit_identity()
+    return {
+        "version": kit.version,
+        "catalogue_version": kit.catalogue_version,
+        "spec_sha256": kit.spec_sha256,
+    }
+
+
+def _kit_properties() -> list[tuple[str, str]]:
+    return [(f"kit_{name}" if name == "version" else name, v) for name, v in _kit_doc().items()]
+
+
+def _kit_html() -> str:
+    kit = kit_identity()
+    return (
+        f'<p class="kit">Judged by regenkey-kit <code>{_e(kit.version)}</code> &middot; '
+        f"catalogue <code>{_e(kit.catalogue_version)}</code> &middot; "
+        f"spec sha256 <code>{_e(kit.spec_sha256)}</code></p>"
+    )
+
+
 def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
     """The ``report.json`` document, requirements in catalogue order."""
     started = _started(result)
+    scripts = report_scripts.script_names(result)
     return {
         "schema": SCHEMA_ID,
+        "kit": _kit_doc(),
         "suite": redactor(result.suite),
         "verdict": result.verdict.value,
         "unjudged": [r.id for r in result.unjudged()],
@@ -147,9 +172,14 @@ def report_document(result: RunResult, redactor: Redactor) -> dict[str, Any]:
                 "title": redactor(req.title),
                 "status": req.status.value,
                 "checks_run": req.checks_run,
-                "failures": [_failure_doc(redact_failure(f, redactor)) for f in req.failures],
+                "failures": [
+                    _failure_doc(redact_failure(f, redactor), scripts.get(id(f)))
+                    for f in req.failures
+                ],
                 "skip_reasons": [redactor(s) for s in req.skip_reasons],
                 "errors": [redactor(e) for e in req.errors],
+                "blocked_by": list(req.blocked_by),
+                "time_s": round(req.time_s, 6),
             }
             for req in result.ordered()
         ],
@@ -168,6 +198,13 @@ def _first_line(text: str) -> str:
     return text.splitlines()[0] if text else ""
 
 
+def _case_properties(case: ET.Element, req: RequirementResult) -> None:
+    """NON-STRICT is no JUnit outcome: a ``verdict`` property says it (issue 18)."""
+    if req.status is Status.NON_STRICT:
+        props = ET.SubElement(case, "properties")
+        ET.SubElement(props, "property", name="verdict", value=Status.NON_STRICT.value)
+
+
 def _testcase(
     parent: ET.Element, result: RunResult, req: RequirementResult, r: Clean, unjudged: set[str]
 ) -> str | None:
@@ -177,7 +214,9 @@ def _testcase(
         "testcase",
         classname=r(f"regenkey.{result.suite}"),
         name=r(f"{req.id} {req.title}"),
+        time=f"{req.time_s:.3f}",
     )
+    _case_properties(case, req)
     failing = req.status is Status.FAIL or (req.status is Status.NON_STRICT and result.strict)
     if failing:
         word = "FAIL" if req.status is Status.FAIL else "NON-STRICT"
@@ -226,6 +265,7 @@ def junit_xml(result: RunResult, redactor: Redactor) -> bytes:
         ("target", result.target),
         ("strict", str(result.strict).lower()),
         ("verdict", result.verdict.value),
+        *_kit_properties(),
     ):
         ET.SubElement(props, "property", name=name, value=r(value))
     counts = {"failure": 0, "skipped": 0, "error": 0}
@@ -267,59 +307,9 @@ def junit_xml(result: RunResult, redactor: Redactor) -> bytes:
 
 # -- report.html -------------------------------------------------------------
 
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left; vertical-align: top; }
-pre { background: #f6f6f6; padding: .5em; white-space: pre-wrap; word-break: break-all; }
-.status { font-weight: bold; text-transform: uppercase; }
-.status-pass { color: #17692f; } .status-fail { color: #b00020; }
-.status-non-strict { color: #a65e00; } .status-skip { color: #666; }
-.status-error { color: #6a1b9a; }
-.verdict-pass { color: #17692f; } .verdict-fail { color: #b00020; }
-.verdict-error { color: #6a1b9a; } .verdict-incomplete { color: #a65e00; }
-"""
-
 
 def _e(text: str) -> str:
-    return html.escape(printable(text), quote=True)
-
-
-def _http_block(label: str, message: HttpMessage | None) -> str:
-    if message is None:
-        return ""
-    lines = [message.start_line, *(f"{n}: {v}" for n, v in message.headers), "", message.body]
-    return f"<h4>{_e(label)}</h4><pre>{_e(chr(10).join(lines))}</pre>"
-
-
-def _failure_html(f: Failure, r: Clean) -> str:
-    seed = f" (seed {f.seed})" if f.seed is not None else ""
-    parts = [
-        f"<details><summary>{_e(r(f.requirement_id))} ({_e(r(f.check))}): "
-        f"{_e(r(_first_line(f.message)))}</summary>",
-        f"<pre>{_e(r(f.message))}</pre>",
-        f"<p><b>Expected:</b></p><pre>{_e(r(f.expected))}</pre>",
-        f"<p><b>Actual:</b></p><pre>{_e(r(f.actual))}</pre>",
-        _http_block("Request", redact_message(f.request, r)),
-        _http_block("Response", redact_message(f.response, r)),
-    ]
-    if f.reproduction:
-        parts.append(f"<h4>Reproduce{_e(seed)}</h4><pre>{_e(r(f.reproduction))}</pre>")
-    parts.append("</details>")
-    return "\n".join(p for p in parts if p)
-
-
-def _row_html(req: RequirementResult, r: Clean) -> str:
-    status = req.status.value
-    notes = [_failure_html(f, r) for f in req.failures]
-    notes += [f"<p>Skipped: {_e(r(s))}</p>" for s in req.skip_reasons]
-    notes += [f"<p>Error: {_e(r(e))}</p>" for e in req.errors]
-    return (
-        f'<tr id="{_e(req.id)}"><td>{_e(req.id)}</td><td>{_e(req.level.value)}</td>'
-        f"<td>{_e(r(req.title))}</td>"
-        f'<td class="status status-{_e(status)}">{_e(status.upper())}</td>'
-        f"<td>{req.checks_run}</td><td>{''.join(notes)}</td></tr>"
-    )
+    return report_html_body.e(text)
 
 
 def report_html(result: RunResult, redactor: Redactor) -> str:
@@ -327,7 +317,7 @@ def report_html(result: RunResult, redactor: Redactor) -> str:
     r = redactor
     summary = _summary(result)
     counts = ", ".join(f"{n} {word.upper()}" for word, n in summary.items())
-    rows = "\n".join(_row_html(req, r) for req in result.ordered())
+    body = report_html_body.report_body(result, r, report_scripts.script_names(result))
     suite = _e(r(result.suite))
     verdict = _e(result.verdict.value)
     faults = "".join(f"<p>Run fault: {_e(r(f))}</p>" for f in result.run_failures)
@@ -338,19 +328,16 @@ def report_html(result: RunResult, redactor: Redactor) -> str:
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>regenkey {suite} report</title>
-<style>{_CSS}</style></head>
+<style>{report_html_body.CSS}</style></head>
 <body>
 <h1>regenkey {suite} suite: <span class="verdict-{verdict}">{verdict.upper()}</span></h1>
 <p>Target: <code>{_e(r(result.target))}</code> &middot; seed <code>{result.seed}</code>
 &middot; strict: {"yes" if result.strict else "no"} &middot; {result.cases} cases
 &middot; {result.duration_s:.2f} s</p>
+{_kit_html()}
 <p>{_e(counts)}</p>
 {faults}
-<table><thead><tr><th>Id</th><th>Level</th><th>Title</th><th>Status</th><th>Checks</th>
-<th>Details</th></tr></thead>
-<tbody>
-{rows}
-</tbody></table>
+{body}
 </body></html>
 """
 
@@ -393,4 +380,9 @@ def write_reports(result: RunResult, directory: Path, redactor: Redactor) -> dic
         path = directory / FILES[kind]
         _write_atomically(path, data)
         written[kind] = path
+    for name, script in report_scripts.replay_scripts(result, cleaner(redactor)).items():
+        path = directory / name  # beside report.html, which links to it
+        _write_atomically(path, script.encode("utf-8", "backslashreplace"))
+        path.chmod(0o700)
+        written[name] = path
     return written

@@ -55,6 +55,21 @@ class HttpMessage:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One request of a failed check's sequence, as a replay script sends it.
+
+    ``command`` is a curl line whose secrets are variables: ``$REGENKEY_PASSWORD``,
+    ``$REGENKEY_API_KEY`` (the key current when the check started) and ``$KEY_<n>``
+    (the key step ``n`` was answered with). ``expect_key`` is what a conformant
+    server answers: True a new key, False a refusal, None not judged by the script."""
+
+    command: str
+    expected: str
+    expect_key: bool | None
+    issues: str = ""  # the variable this step's new key is read into ("KEY_3"), or ""
+
+
+@dataclass(frozen=True)
 class Failure:
     """One broken requirement, as h2spec reports it."""
 
@@ -67,6 +82,9 @@ class Failure:
     response: HttpMessage | None = None
     reproduction: str = ""
     seed: int | None = None
+    # A failure that needed several requests (the key lifecycle): every request
+    # the check sent up to it, replayed by reports as ``reproduce-<n>.sh``.
+    sequence: tuple[Step, ...] = ()
 
 
 @dataclass
@@ -79,6 +97,10 @@ class RequirementResult:
     failures: list[Failure] = field(default_factory=list)
     skip_reasons: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # The ids whose failure (or lack of a verdict) kept a check of this one
+    # from running: the root causes a report shows first.
+    blocked_by: list[str] = field(default_factory=list)
+    time_s: float = 0.0  # seconds the checks that judged it took
 
 
 @dataclass
@@ -120,6 +142,12 @@ class RunResult:
 
     def record_skip(self, rid: str, reason: str) -> None:
         self.result_for(rid).skip_reasons.append(reason)
+
+    def record_blocked(self, rid: str, reason: str, causes: Iterable[str]) -> None:
+        """A SKIP because ``causes`` failed or could not be judged."""
+        result = self.result_for(rid)
+        result.skip_reasons.append(reason)
+        result.blocked_by += [c for c in causes if c not in result.blocked_by]
 
     def record_error(self, rid: str, message: str) -> None:
         self.result_for(rid).errors.append(message)

@@ -495,13 +495,16 @@ def test_pytest_plugin_fails_an_sdk_test_with_the_kits_verdicts(
 ) -> None:
     pytester.makepyfile(test_sdk=SDK_TESTS)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3, errors=1, warnings=1)
+    # A broken MUST fails the very test that broke it, not its teardown.
+    result.assert_outcomes(passed=2, failed=1, warnings=1)
     text = result.stdout.str()
-    assert "ERROR at teardown of test_key_in_query" in text
+    assert "FAILED test_sdk.py::test_key_in_query" in text
+    assert "ERROR at teardown" not in text
     assert "RK-AUTH-010 [MUST]" in text and "client_key_is_in_header" in text
     assert "RK-AUTH-012" in text  # the SHOULD, as a warning
     strict = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--regenkey-strict")
-    strict.assert_outcomes(passed=3, errors=2)
+    strict.assert_outcomes(passed=1, failed=2)
+    assert "ERROR at teardown" not in strict.stdout.str()
 
 
 def test_plugin_server_redacts_its_secrets() -> None:
@@ -512,3 +515,5 @@ def test_plugin_server_redacts_its_secrets() -> None:
         httpx.post(f"{url}/SMSApi/rest/regenerateAPIKey?apiKey={'a' * 32}&format=json")
         failing, _ = server.verdicts()
     assert failing and all("a" * 32 not in text for text in failing)
+    # A traceback that prints the fixture's server shows neither secret.
+    assert "p w+&=%41ü" not in repr(server) and "a" * 32 not in repr(server)

@@ -526,3 +526,25 @@ def test_failed_write_leaves_no_temp_and_keeps_old_file(
 def test_statuses_match_status_enum() -> None:
     statuses = report_schema()["$defs"]["requirement"]["properties"]["status"]["enum"]
     assert sorted(statuses) == sorted(s.value for s in Status)
+
+
+# -- issue 18: a time per test case, NON-STRICT as a property ------------------------
+
+
+def test_junit_has_a_time_per_testcase(tmp_path: Path) -> None:
+    result = _run()
+    result.requirements["RK-AUTH-004"].time_s = 1.25
+    root = ET.fromstring(junit_xml(result, Redactor()))
+    cases = _cases(_suite(root))
+    assert cases["RK-AUTH-004"].attrib["time"] == "1.250"
+    for case in cases.values():
+        assert float(case.attrib["time"]) >= 0
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_junit_non_strict_is_a_verdict_property(strict: bool) -> None:
+    cases = _cases(_suite(ET.fromstring(junit_xml(_run(strict=strict), Redactor()))))
+    for rid, status in STATUSES.items():
+        props = cases[rid].findall("properties/property")
+        verdicts = [p.attrib["value"] for p in props if p.attrib["name"] == "verdict"]
+        assert verdicts == (["non-strict"] if status == "non-strict" else []), rid

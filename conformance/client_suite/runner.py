@@ -261,8 +261,8 @@ class ConformanceServer:
 
     base_url: str
     user_id: str
-    password: str
-    api_key: str
+    password: str = field(repr=False)  # a traceback printing the server never shows it
+    api_key: str = field(repr=False)
     app: RecordingApp
     issued_keys: list[str] = field(default_factory=list)
 

@@ -97,7 +97,7 @@ def refused_request_keeps_key(ctx: ServerContext) -> None:
     ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("plain")), Format.PLAIN)
     probe = RequestSpec("POST", Encoding.FORM, (("format", "plain"),), ctx.key_header())
     if ctx.send(probe, Format.PLAIN).new_key is None:
-        raise Blocked("the apiKey header did not work (see RK-AUTH-002)")
+        raise Blocked("the apiKey header did not work (see RK-AUTH-002)", causes=("RK-AUTH-002",))
     wrong = (("userId", ctx.account.user_id), ("password", ctx.account.password + "x"))
     refusals = (
         RequestSpec("POST", Encoding.FORM, (*wrong, ("format", "plain"))),
