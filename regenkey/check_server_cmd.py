@@ -180,6 +180,19 @@ def run(args: argparse.Namespace) -> int:
 
     if not getattr(args, "embedded_only", False):
         base_url_from(args)  # --base-url, else REGENKEY_BASE_URL: judged or refused
+    # The lean install judges a --base-url; the embedded server and the rehearsed plan
+    # (--plan, --live) need the reference server: the server extra.
+    if args.plan or args.live or (args.base_url is None and not args.list):
+        from regenkey.extras import missing_extra
+
+        why = (
+            " (the embedded reference server)"
+            if args.base_url is None and not (args.plan or args.live)
+            else " (the plan is rehearsed against the reference server)"
+        )
+        if problem := missing_extra("check-server", why=why):
+            say(problem, err=True)
+            return 2
     args.password = args.password or os.environ.get("REGENKEY_PASSWORD")
     args.api_key = args.api_key or os.environ.get("REGENKEY_API_KEY")
     args.tricky_password = args.tricky_password or os.environ.get("REGENKEY_TRICKY_PASSWORD")

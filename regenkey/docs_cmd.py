@@ -25,6 +25,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from regenkey.extras import missing_extra
+
+    if problem := missing_extra("docs", why=" (its responses come from the reference server)"):
+        print(problem, file=sys.stderr)
+        return 2
     from regenkey.docs import write_docs
     from regenkey.docs.responses import DocsResponseError
 

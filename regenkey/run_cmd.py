@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from regenkey import check_server_cmd
 
@@ -19,6 +20,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from regenkey.extras import missing_extra
+
+    if problem := missing_extra("run"):  # the self-checks and the embedded reference server
+        print(problem, file=sys.stderr)
+        return 2
     from conformance import Level, catalogue
     from conformance.selfcheck import run_self_checks
 

@@ -10,6 +10,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from reference_impl.server.connections import Limits
     from reference_impl.server.passwords import PasswordCost
+    from reference_impl.server.store import Store
+
+# Under a directory .gitignore covers, so that a sandbox's database (password
+# hashes, keys) is never committed by accident.
+DEFAULT_DB = Path(".regenkey") / "regenkey.sqlite3"
+NO_ACCOUNTS = (
+    "regenkey serve: WARNING: no accounts, so every request will be refused; add one with "
+    "--account USER:PASSWORD, --accounts-file FILE (one USER:PASSWORD a line) or "
+    "REGENKEY_ACCOUNTS (one a line)"
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,13 +30,32 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--accounts-file (one USER:PASSWORD a line) or REGENKEY_ACCOUNTS (one a line), so "
         "that passwords need not sit on a command line.",
     )
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument(
+        "--port", type=int, default=8080, help="0 picks a free port (printed) (default 8080)"
+    )
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--db", type=Path, default=Path("regenkey.sqlite3"), help="SQLite file")
+    where.add_argument(
+        "--db",
+        type=Path,
+        default=DEFAULT_DB,
+        metavar="PATH",
+        help=f"SQLite file; kept across restarts (default {DEFAULT_DB}, its folder created)",
+    )
     where.add_argument("--memory", action="store_true", help="keep everything in memory")
-    p.add_argument("--account", action="append", default=[], metavar="USER:PASSWORD")
-    p.add_argument("--accounts-file", type=Path)
+    p.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="USER:PASSWORD",
+        help="an account to add (repeatable; default: none)",
+    )
+    p.add_argument(
+        "--accounts-file",
+        type=Path,
+        metavar="FILE",
+        help="accounts to add, one USER:PASSWORD a line (default: none)",
+    )
     p.add_argument("--max-body", type=int, help="bytes (default 64 KiB)")
     p.add_argument(
         "--password-cost",
@@ -72,11 +101,15 @@ def _limits(args: argparse.Namespace) -> tuple[Limits, PasswordCost]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from regenkey.extras import missing_extra
+
+    if problem := missing_extra("serve"):  # the lean install: no reference server
+        print(problem, file=sys.stderr)
+        return 2
     from reference_impl.server import (
         DEFAULT_MAX_BODY,
         MemoryStore,
         SqliteStore,
-        Store,
         StoreError,
         accounts_from_env,
         accounts_from_file,
@@ -95,12 +128,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"regenkey serve: {exc}", file=sys.stderr)
         return 2
     try:
+        if not args.memory and args.db == DEFAULT_DB:
+            DEFAULT_DB.parent.mkdir(mode=0o700, exist_ok=True)
         store: Store = MemoryStore(cost) if args.memory else SqliteStore(args.db, cost)
+    except OSError as exc:
+        print(f"regenkey serve: cannot create {DEFAULT_DB.parent}: {exc.strerror}", file=sys.stderr)
+        return 2
     except StoreError as exc:
         print(f"regenkey serve: {exc}", file=sys.stderr)
         return 2
     try:
         load_accounts(store, accounts)
+        warn_without_accounts(store)
         max_body = DEFAULT_MAX_BODY if args.max_body is None else args.max_body
         serve(args.host, args.port, store, max_body=max_body, limits=limits)
     except ValueError as exc:  # an account the store refuses (its message names no secret)
@@ -113,3 +152,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def warn_without_accounts(store: Store) -> None:
+    """A server with no account refuses everything: say so, and how to add one."""
+    if store.count_accounts() == 0:
+        print(NO_ACCOUNTS, file=sys.stderr, flush=True)
