@@ -121,6 +121,7 @@ class Finished:
     returncode: int
     stdout: str = field(repr=False)
     stderr: str = field(repr=False)
+    cpu_s: float = 0.0  # the child's user + system CPU time
 
 
 def measure(command: list[str], environ: dict[str, str], timeout: float = 300,
@@ -148,6 +149,7 @@ def measure(command: list[str], environ: dict[str, str], timeout: float = 300,
             proc.returncode,
             out.read().decode("utf-8", "replace"),
             err.read().decode("utf-8", "replace"),
+            usage.ru_utime + usage.ru_stime,
         )
 
 

@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import catches, rps, suite, validation
+from bench import catches, limit, rps, suite, validation
 from bench.common import ROOT, machine_info
 from bench.peers import prism_binary
 from bench.report import markdown
 
-SECTIONS = ("suite", "catches", "rps", "validation", "startup", "scaling")
+SECTIONS = ("suite", "extension", "limit", "catches", "rps", "validation", "startup", "scaling")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,9 @@ class Sizes:
     peers: bool = True  # Prism, and the full `regenkey run`
     peer_phases: str | None = None  # schemathesis --phases (None: its defaults)
     catch_limit: int | None = None  # broken servers in the catches section (None: all)
+    limit_sizes: tuple[int, ...] = (2000, 10000)  # check-server against the bare loop
+    loop_requests: int = 5000  # rotations per bare-loop run
+    extension_phases: str = "examples,coverage,fuzzing"  # with and without the extension
 
 
 # About 1,000 cases each in the suite comparison (check-server: 1.04 per
@@ -49,7 +52,8 @@ FULL = Sizes(repeats=3, kit_examples=800, peer_examples=430, connections=16, sec
              records=300, scaling=(1, 800, 9850))  # fmt: skip
 QUICK = Sizes(repeats=1, kit_examples=1, peer_examples=1, connections=2, seconds=0.2,
               records=5, scaling=(), warmup=0.05, peers=False, peer_phases="fuzzing",
-              catch_limit=1)  # fmt: skip
+              catch_limit=1, limit_sizes=(2, 4), loop_requests=50,
+              extension_phases="fuzzing")  # fmt: skip
 # What each tool catches: per broken server, check-server's default number of
 # examples and schemathesis with 20 (about 50 cases each).
 CATCH_EXAMPLES = (25, 20)
@@ -78,6 +82,10 @@ def run(sizes: Sizes, quick: bool, skip: set[str]) -> dict[str, Any]:
         "suite": lambda: suite.throughput(
             sizes.kit_examples, sizes.peer_examples, sizes.repeats, sizes.peer_phases
         ),
+        "extension": lambda: suite.extension_overhead(
+            sizes.peer_examples, sizes.repeats, sizes.extension_phases
+        ),
+        "limit": lambda: limit.compare(list(sizes.limit_sizes), sizes.loop_requests, sizes.repeats),
         "catches": lambda: catches.compare(*CATCH_EXAMPLES, limit=sizes.catch_limit),
         "rps": lambda: rps.compare(
             sizes.connections, sizes.seconds, sizes.repeats, sizes.warmup, sizes.peers
@@ -101,6 +109,19 @@ def targets(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if data.get("suite"):
         out["suite_vs_schemathesis"] = _target(data["suite"]["ratio"], 3.0, above=True)
+        out["suite_vs_schemathesis"]["against"] = (
+            f"--workers {data['suite']['schemathesis_best']['workers']} (its best here)"
+        )
+        out["suite_vs_schemathesis_default"] = {
+            "value": round(data["suite"]["ratio_default"], 3),
+            "against": "its default (1 worker)",
+        }
+    if data.get("extension"):
+        out["extension_overhead"] = _target(data["extension"]["overhead"], 1.3, above=False)
+    if data.get("limit"):
+        for row in data["limit"]["check_server"]:
+            name = f"check_server_{row['max_examples']}_vs_bare_loop"
+            out[name] = _target(row["ratio_vs_limit"], 0.5, above=True)
     if data.get("catches"):
         c = data["catches"]
         missed = len(c["flagged_by_schemathesis_only"])

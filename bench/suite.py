@@ -59,14 +59,31 @@ def check_server(srv: Server, max_examples: int, seed: int) -> dict[str, Any]:
     return _result(run, report["cases"], report["duration_s"], srv, before, report["verdict"])
 
 
-def schemathesis(srv: Server, max_examples: int, seed: int, phases: str | None) -> dict[str, Any]:
+def schemathesis(
+    srv: Server,
+    max_examples: int,
+    seed: int,
+    phases: str | None,
+    workers: str | None = None,
+    extension: bool = False,
+) -> dict[str, Any]:
+    """One ``schemathesis run``: set up as :mod:`bench.peers` says (``workers``
+    None: its default, one worker), or with the kit's extension
+    (``regenkey.schemathesis`` and docs/schemathesis.toml) instead."""
+    config = ["--config-file", str(ROOT / "docs" / "schemathesis.toml")] if extension else []
+    excluded = [] if extension else ["--exclude-checks", "negative_data_rejection"]
     command = [
-        str(BIN / "schemathesis"), "run", str(ROOT / "spec" / "openapi.yaml"), "--url", srv.url,
-        "--max-examples", str(max_examples), "--seed", str(seed),
-        "--generation-database", "none", "--exclude-checks", "negative_data_rejection",
+        str(BIN / "schemathesis"), *config, "run", str(ROOT / "spec" / "openapi.yaml"),
+        "--url", srv.url, "--max-examples", str(max_examples), "--seed", str(seed),
+        "--generation-database", "none", *excluded,
         "--no-color", *(["--phases", phases] if phases else []),
+        *(["--workers", workers] if workers else []),
     ]  # fmt: skip
-    hooks = env(**schemathesis_env(), BENCH_USER_ID=USER, BENCH_PASSWORD=PASSWORD)
+    if extension:
+        hooks = env(SCHEMATHESIS_HOOKS="regenkey.schemathesis", REGENKEY_USER_ID=USER,
+                    REGENKEY_PASSWORD=PASSWORD)  # fmt: skip
+    else:
+        hooks = env(**schemathesis_env(), BENCH_USER_ID=USER, BENCH_PASSWORD=PASSWORD)
     before = (srv.log_lines(REQUEST_LINE), srv.log_lines(REGENERATED))
     run = measure(command, hooks)
     cases = re.search(r"(\d+) generated", run.stdout)
@@ -87,6 +104,7 @@ def _result(run: Finished, cases: int, internal_s: float, srv: Server,
         "cases_per_s": cases / run.seconds,
         "cases_per_s_internal": cases / internal_s if internal_s else None,
         "peak_rss_mib": run.peak_rss_mib,
+        "cpu_s": run.cpu_s,
         "requests_seen_by_server": srv.log_lines(REQUEST_LINE) - before[0],
         "regenerations_seen_by_server": srv.log_lines(REGENERATED) - before[1],
         "exit_code": run.returncode,
@@ -102,28 +120,70 @@ def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+WORKERS = ("1", "2", "auto")  # schemathesis --workers settings measured; "1" is its default
+
+
 def throughput(kit_examples: int, peer_examples: int, repeats: int,
                peer_phases: str | None = None) -> dict[str, Any]:  # fmt: skip
-    """check-server and schemathesis, alternating, ``repeats`` times each
-    (schemathesis with its default phases unless ``peer_phases`` says otherwise)."""
-    kit, peer = [], []
+    """check-server and schemathesis at each ``--workers`` setting, in turn,
+    ``repeats`` rounds (schemathesis with its default phases unless
+    ``peer_phases`` says otherwise). Schemathesis' default is one worker; its
+    best setting is the one with the highest median rate in this run."""
+    kit: list[dict[str, Any]] = []
+    peer: dict[str, list[dict[str, Any]]] = {w: [] for w in WORKERS}
     with reference_server([(USER, PASSWORD)]) as srv:
         for n in range(repeats):
             kit.append(check_server(srv, kit_examples, seed=n + 1))
-            peer.append(schemathesis(srv, peer_examples, seed=n + 1, phases=peer_phases))
-    kit_s, peer_s = _summarise(kit), _summarise(peer)
+            for workers in WORKERS:
+                peer[workers].append(
+                    schemathesis(
+                        srv, peer_examples, seed=n + 1, phases=peer_phases, workers=workers
+                    )
+                )
+    kit_s = _summarise(kit)
+    by_workers = {w: _summarise(runs) for w, runs in peer.items()}
+    best = max(WORKERS, key=lambda w: by_workers[w]["cases_per_s"]["median"])
+    default, top = by_workers["1"], by_workers[best]
+    rate, own = kit_s["cases_per_s"]["median"], kit_s["cases_per_s_internal"]["median"]
     return {
         "check_server": {"max_examples": kit_examples, **kit_s},
         "schemathesis": {
             "max_examples": peer_examples,
             "phases": peer_phases or "default",
-            **peer_s,
+            "workers": "1 (its default)",
+            **default,
         },
-        "ratio": kit_s["cases_per_s"]["median"] / peer_s["cases_per_s"]["median"],
-        "ratio_internal": (
-            kit_s["cases_per_s_internal"]["median"] / peer_s["cases_per_s_internal"]["median"]
-        ),
+        "schemathesis_best": {"max_examples": peer_examples, "workers": best, **top},
+        "schemathesis_by_workers": {
+            w: {"cases_per_s": s["cases_per_s"], "cases": s["cases"]} for w, s in by_workers.items()
+        },
+        "ratio": rate / top["cases_per_s"]["median"],  # the target: against the best setting
+        "ratio_default": rate / default["cases_per_s"]["median"],
+        "ratio_internal": own / top["cases_per_s_internal"]["median"],
         "target": 3.0,
+    }
+
+
+def extension_overhead(max_examples: int, repeats: int, phases: str) -> dict[str, Any]:
+    """Schemathesis with the kit's extension against schemathesis without it
+    (the credentials hook of :mod:`bench.peers` only), in turn, same phases
+    (the stateful phase needs the extension's links, so it is left out of
+    both), as seconds per case: the extension's own cost."""
+    plain: list[dict[str, Any]] = []
+    ext: list[dict[str, Any]] = []
+    with reference_server([(USER, PASSWORD)]) as srv:
+        for n in range(repeats):
+            plain.append(schemathesis(srv, max_examples, seed=n + 1, phases=phases))
+            ext.append(schemathesis(srv, max_examples, seed=n + 1, phases=phases, extension=True))
+    without, with_ = _summarise(plain), _summarise(ext)
+    overhead = without["cases_per_s"]["median"] / with_["cases_per_s"]["median"]
+    return {
+        "phases": phases,
+        "max_examples": max_examples,
+        "without_extension": without,
+        "with_extension": with_,
+        "overhead": overhead,
+        "target": 1.3,
     }
 
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", "--quick", "--out-dir", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     data = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
@@ -34,6 +34,30 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
         assert "median" in suite[tool]["cases_per_s"] and suite[tool]["cases_per_s"]["runs"]
     assert suite["check_server"]["regenerations_seen_by_server"]["median"] > 0
     assert "ratio" in suite
+    # schemathesis at its default (one worker) and at its best of --workers 1, 2, auto
+    assert set(suite["schemathesis_by_workers"]) == {"1", "2", "auto"}
+    best = suite["schemathesis_best"]
+    assert best["workers"] in {"1", "2", "auto"}
+    rates = {w: r["cases_per_s"]["median"] for w, r in suite["schemathesis_by_workers"].items()}
+    assert best["cases_per_s"]["median"] == max(rates.values())
+    assert suite["ratio"] <= suite["ratio_default"]  # the best setting is never slower
+    assert suite["schemathesis"]["requests_seen_by_server"]["median"] > 0
+
+    # the extension's overhead: schemathesis with it and without it, same run
+    ext = data["extension"]
+    for side in ("with_extension", "without_extension"):
+        assert ext[side]["requests_seen_by_server"]["median"] > 0, side
+    assert ext["with_extension"]["runs"][0]["verdict"] == "pass"  # no false positive
+    assert ext["overhead"] > 0 and ext["target"] == 1.3
+
+    # the limit: both bare loops, check-server measured against the faster one
+    lim = data["limit"]
+    assert set(lim["loops"]) == {"kit", "httpx"}
+    assert lim["limit_rps"] == max(v["median"] for v in lim["loops"].values()) > 0
+    assert [r["max_examples"] for r in lim["check_server"]] == [2, 4]
+    for row in lim["check_server"]:
+        assert row["requests"]["median"] > 0 and row["rps"]["median"] > 0
+        assert row["ratio_vs_limit"] == round(row["rps"]["median"] / lim["limit_rps"], 3)
 
     catches = data["catches"]
     assert catches["broken_servers"] == 1 and len(catches["servers"]) == 2  # correct + 1 broken
@@ -61,8 +85,13 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
         "suite_vs_schemathesis",
         "reference_vs_bare",
         "suite_catches_all_schemathesis_catches",
+        "suite_vs_schemathesis_default",
+        "extension_overhead",
+        "check_server_2_vs_bare_loop",
+        "check_server_4_vs_bare_loop",
     } <= set(data["targets"])
 
     table = (tmp_path / "bench.md").read_text(encoding="utf-8")
     assert table.count("\n| ") > 10 and "schemathesis" in table and "Prism" in table
     assert "Broken servers flagged" in table
+    assert "bare loop" in table and "extension" in table and "its best setting" in table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -16,7 +17,7 @@ from conformance.wire import Encoding, RequestSpec
 
 T = TypeVar("T")
 
-#: Examples drawn per Hypothesis run by :func:`draws`: memory holds one batch.
+#: Examples drawn per Hypothesis run by :func:`draws`: memory holds two batches at most.
 DRAW_BATCH = 500
 
 
@@ -124,7 +125,10 @@ def credentials_still_work(ctx: ServerContext, judge: bool = True) -> None:
     what = "the credentials that regenerated the key at the start no longer do"
     if judge:
         ctx.fail("RK-ROT-004", control, what, "status=success with a new apiKey", actual)
-    raise Blocked("blocked by RK-ROT-004: the credentials no longer work in a form POST either")
+    raise Blocked(
+        "blocked by RK-ROT-004: the credentials no longer work in a form POST either",
+        causes=("RK-ROT-004",),
+    )
 
 
 def refused(ctx: ServerContext, rid: str, ex: Exchange, what: str) -> bool:
@@ -168,8 +172,28 @@ def draws(strategy: st.SearchStrategy[T], count: int, seed: int,
     """``count`` examples of ``strategy``, the same for the same seed, drawn
     ``batch`` at a time (each batch its own Hypothesis run, seeded from
     ``seed`` and its position) and yielded as they are used, so that a run of
-    10,000 cases holds no more of them in memory than a run of 500. The first
-    batch is :func:`draw` with ``seed`` itself."""
-    for start in range(0, count, batch):
+    10,000 cases holds no more than two batches in memory. The first batch is
+    :func:`draw` with ``seed`` itself.
+
+    From the second batch on, the next batch is drawn in a worker thread while
+    the caller uses the current one (its requests wait on the network, which
+    frees the interpreter): the same examples in the same order, since each
+    batch depends on its seed alone; the requests themselves stay sequential.
+    """
+    starts = list(range(0, count, batch))
+
+    def one(start: int) -> list[T]:
         batch_seed = seed if start == 0 else (seed * 1_000_003 + start) % 2**32
-        yield from draw(strategy, min(batch, count - start), batch_seed)
+        return draw(strategy, min(batch, count - start), batch_seed)
+
+    if len(starts) <= 1:  # a small run: drawn here, as it always was
+        for start in starts:
+            yield from one(start)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="regenkey-draws") as pool:
+        ahead: Future[list[T]] = pool.submit(one, starts[0])
+        for n in range(len(starts)):
+            current = ahead.result()
+            if n + 1 < len(starts):
+                ahead = pool.submit(one, starts[n + 1])
+            yield from current

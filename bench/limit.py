@@ -1,0 +1,170 @@
+"""The limit: a bare loop of apiKey rotations, and check-server measured against it.
+
+The kit's cases are requests, so the fastest any sequential suite can go is
+a bare loop of the same kind of request on one keep-alive connection. This
+section measures, against one reference server process and in the same run,
+round after round:
+
+* two bare loops of apiKey rotations (``GET`` with the key the last answer
+  issued in the ``apiKey`` header), each its own process: one on the kit's
+  own client (:class:`conformance.exchange.HttpClient`), one on ``httpx``.
+  The faster of the two medians is *the limit*;
+* ``check-server --max-examples`` at each size (2,000 and 10,000 in
+  ``make bench``), in requests per second: the requests the server's access
+  log saw, over the run's own clock (``duration_s`` in report.json, without
+  the interpreter's start-up) and over the wall clock (with it).
+
+``python -m bench.limit URL USER PASSWORD N kit|httpx`` runs one loop and
+prints its figures as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from typing import Any
+
+from bench.common import ROOT, Server, env, reference_server, summary
+from bench.suite import PASSWORD, USER, check_server
+
+LOOP_USER, LOOP_PASSWORD = "loop", "loop-Pa55word"
+KEY = re.compile(rb'"apiKey"\s*:\s*"([0-9a-fA-F]{32})"')
+PATH = "/SMSApi/rest/regenerateAPIKey"
+REFUSED_LOGIN = "auth=credentials result=invalid-credentials"
+
+
+def _key(body: bytes) -> str:
+    match = KEY.search(body)
+    if match is None:
+        raise RuntimeError(f"no new key in {body[:200]!r}")
+    return match.group(1).decode("ascii")
+
+
+def loop(url: str, user: str, password: str, count: int, client: str) -> dict[str, Any]:
+    """``count`` apiKey rotations on one keep-alive connection; every answer
+    must carry a new key (the next request presents it)."""
+    first = f"{url}{PATH}?userId={user}&password={password}&format=json"
+    target = f"{url}{PATH}?format=json"
+    if client == "kit":
+        from conformance.exchange import HttpClient
+
+        with HttpClient(timeout=10.0) as kit:
+            key = _key(kit.request("GET", first).body)
+            started = time.perf_counter()
+            for _ in range(count):
+                key = _key(kit.request("GET", target, [("apiKey", key)]).body)
+            seconds = time.perf_counter() - started
+    else:
+        import httpx
+
+        with httpx.Client(timeout=10.0) as hx:
+            key = _key(hx.get(first).content)
+            started = time.perf_counter()
+            for _ in range(count):
+                key = _key(hx.get(target, headers={"apiKey": key}).content)
+            seconds = time.perf_counter() - started
+    return {"client": client, "requests": count, "seconds": seconds, "rps": count / seconds}
+
+
+def _loop_process(url: str, count: int, client: str) -> float:
+    command = [
+        sys.executable,
+        "-m",
+        "bench.limit",
+        url,
+        LOOP_USER,
+        LOOP_PASSWORD,
+        str(count),
+        client,
+    ]
+    done = subprocess.run(
+        command, env=env(), cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the {client} loop failed: {done.stderr[-1500:]}")
+    return float(json.loads(done.stdout)["rps"])
+
+
+def _check_rps(run: dict[str, Any]) -> tuple[float, float]:
+    requests = run["requests_seen_by_server"]
+    return requests / run["internal_s"], requests / run["wall_s"]
+
+
+def _hashing_s(srv: Server, skip_lines: int) -> float:
+    """Seconds the server itself reported for refused logins after line
+    ``skip_lines`` of its log: each pays a full password hash (scrypt), on
+    purpose, which no apiKey loop pays."""
+    lines = srv.log.read_text(encoding="utf-8", errors="replace").splitlines()[skip_lines:]
+    total = 0.0
+    for line in lines:
+        if REFUSED_LOGIN in line and line.endswith("ms"):
+            total += float(line.rsplit(" ", 1)[1][:-2]) / 1000
+    return total
+
+
+def _lines(srv: Server) -> int:
+    return len(srv.log.read_text(encoding="utf-8", errors="replace").splitlines())
+
+
+def _measured(srv: Server, size: int, seed: int) -> dict[str, Any]:
+    before = _lines(srv)
+    run = check_server(srv, size, seed=seed)
+    return {**run, "server_hashing_s": _hashing_s(srv, before)}
+
+
+def compare(sizes: list[int], loop_requests: int, repeats: int) -> dict[str, Any]:
+    """The two loops and check-server at each of ``sizes``, round after round."""
+    loops: dict[str, list[float]] = {"kit": [], "httpx": []}
+    checks: dict[int, list[dict[str, Any]]] = {n: [] for n in sizes}
+    with reference_server([(USER, PASSWORD), (LOOP_USER, LOOP_PASSWORD)]) as srv:
+        _loop_process(srv.url, 10, "kit")  # the loop account's first scrypt hash, untimed
+        for n in range(repeats):
+            for client in loops:
+                loops[client].append(_loop_process(srv.url, loop_requests, client))
+            for size in sizes:
+                checks[size].append(_measured(srv, size, seed=n + 1))
+    medians = {client: summary(runs, digits=1) for client, runs in loops.items()}
+    fastest = max(medians, key=lambda c: medians[c]["median"])
+    limit = medians[fastest]["median"]
+    rows = []
+    for size in sizes:
+        own = [_check_rps(r)[0] for r in checks[size]]
+        wall = [_check_rps(r)[1] for r in checks[size]]
+        hashing = [r["server_hashing_s"] for r in checks[size]]
+        # Without the server's own password hashing of refused logins: the kit's side.
+        rest = [
+            r["requests_seen_by_server"] / max(r["internal_s"] - r["server_hashing_s"], 1e-3)
+            for r in checks[size]
+        ]
+        rows.append(
+            {
+                "max_examples": size,
+                "requests": summary([float(r["requests_seen_by_server"]) for r in checks[size]], 0),
+                "rps": summary(own, digits=1),
+                "rps_wall": summary(wall, digits=1),
+                "ratio_vs_limit": round(summary(own)["median"] / limit, 3),
+                "ratio_vs_limit_wall": round(summary(wall)["median"] / limit, 3),
+                "server_hashing_s": summary(hashing, digits=2),
+                "rps_without_server_hashing": summary(rest, digits=1),
+                "ratio_vs_limit_without_server_hashing": round(summary(rest)["median"] / limit, 3),
+                "kit_cpu_s": summary([r["cpu_s"] for r in checks[size]], digits=2),
+                "verdicts": [r["verdict"] for r in checks[size]],
+            }
+        )
+    return {
+        "loop_requests": loop_requests,
+        "loops": medians,
+        "limit_client": fastest,
+        "limit_rps": limit,
+        "check_server": rows,
+        "target": 0.5,
+        "order": "interleaved: kit loop, httpx loop, check-server at each size; round after round",
+    }
+
+
+if __name__ == "__main__":
+    url, user, password, count, client = sys.argv[1:6]
+    print(json.dumps(loop(url, user, password, int(count), client)))
