@@ -71,6 +71,7 @@ def run_server_suite(
         max_examples=config.max_examples, timeout=config.timeout, tricky=tricky,
         max_rotations=config.max_rotations, recorder=config.recorder,
         max_bad_logins=config.max_bad_logins, proxy=config.proxy,
+        on_send=getattr(progress, "on_send", None),  # a live progress line (issue 18)
     )  # fmt: skip
     checks = selected_checks(config.requirements, live=config.max_rotations is not None)
     started = time.perf_counter()
@@ -83,7 +84,11 @@ def run_server_suite(
                     result.record_error(rid, f"{spec.name}: not run, {down}")
                 outcome = "error"
             else:
+                began = time.perf_counter()
                 outcome = _run_one(ctx, spec, blocked)
+                elapsed = time.perf_counter() - began
+                for rid in spec.requirement_ids:
+                    result.result_for(rid).time_s += elapsed
                 if outcome == "error" and ctx.target_error is not None:
                     down = ctx.target_error
             if progress is not None:
@@ -114,7 +119,7 @@ def _run_one(ctx: ServerContext, spec: CheckSpec, blocked: set[str]) -> str:
     if unusable:
         for rid in spec.requirement_ids:
             reason = f"{spec.name}: blocked, {', '.join(unusable)} failed or could not be judged"
-            ctx.result.record_skip(rid, reason)
+            ctx.result.record_blocked(rid, reason, unusable)
             if not ctx.result.result_for(rid).checks_run:
                 blocked.add(rid)
         return "blocked"
@@ -124,7 +129,7 @@ def _run_one(ctx: ServerContext, spec: CheckSpec, blocked: set[str]) -> str:
             spec.func(ctx)
         except Blocked as exc:
             for rid in spec.requirement_ids:
-                ctx.result.record_skip(rid, f"{spec.name}: {exc}")
+                ctx.result.record_blocked(rid, f"{spec.name}: {exc}", exc.causes)
                 if not ctx.result.result_for(rid).checks_run:
                     blocked.add(rid)
             return "blocked"

@@ -22,6 +22,7 @@ from conformance.exchange import ExchangeError, HttpClient, is_loopback
 from conformance.records import MEDIA_TYPES, Format, Record
 from conformance.redaction import Redactor
 from conformance.results import Failure, HttpMessage, RunResult
+from conformance.sequence import CheckSequence
 from conformance.spellings import SHORT_PASSWORD_NOTE, echo_in, recognisable
 from conformance.spellings import pattern as secret_pattern
 from conformance.wire import Encoding, RequestSpec, WireRequest, build, curl_command
@@ -54,7 +55,12 @@ class CredentialsRefused(TargetError):
 
 
 class Blocked(Exception):
-    """A check cannot go on because an earlier response was unusable."""
+    """A check cannot go on because an earlier response was unusable; ``causes``
+    names the requirement ids at fault, when known (reports draw the chain)."""
+
+    def __init__(self, message: str, causes: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.causes = causes
 
 
 @dataclass
@@ -119,6 +125,10 @@ class ServerContext:
     recorder: Callable[[Exchange], None] | None = None
     target_error: str | None = None  # set when the target stops answering: why
     proxy: str | None = None  # an explicit --proxy; the environment's is never used
+    # Progress (regenkey/progress.py): called on every request with the check's
+    # name and the requests sent so far; it must be cheap.
+    on_send: Callable[[str, int], None] | None = None
+    sequence: CheckSequence = field(init=False, default_factory=CheckSequence)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)  # noqa: S311 (reproducible cases, not secrets)
@@ -182,12 +192,16 @@ class ServerContext:
         if spec.chunked:
             content = iter([wire.body[: len(wire.body) // 2], wire.body[len(wire.body) // 2 :]])
         self.result.cases += 1
+        if self.on_send is not None:
+            self.on_send(self.check_name, self.result.cases)
         status, headers, body = self.fetch(wire, content)
         exchange = Exchange(spec, wire, status, headers, body)
+        self.sequence.sent(spec)  # before the judge: a failure it records replays this too
         self.judge(exchange, fmt, format_rule, account, error_rule)
         if self.recorder is not None:
             self.recorder(exchange)
         issued = exchange.new_key or exchange.observed_key
+        self.sequence.answered(spec, issued)
         if issued is not None:
             self.rotations += 1
             self.redactor.add(issued)
@@ -330,12 +344,14 @@ class ServerContext:
                 response=_response_message(ex, r) if ex else None,
                 reproduction=r(curl_command(self.base_url, ex.spec)) if ex else "",
                 seed=self.seed,
+                sequence=self.sequence.steps(rid, ex.spec if ex else None, expected, r),
             )
         )
 
     @contextmanager
     def running(self, name: str) -> Iterator[None]:
         previous, self.check_name = self.check_name, name
+        self.sequence.start(self.account.api_key)
         try:
             yield
         finally:
