@@ -150,6 +150,35 @@ def pattern(secret: str) -> re.Pattern[str]:
     return re.compile(_expression(secret) if secret else "(?!)")
 
 
+#: Where any spelling but the literal one begins: a percent, character or
+#: JSON escape, or the ``+`` of a form-encoded space.
+_ESCAPE_STARTS = ("%", "&", "\\", "+")
+
+
+@lru_cache(maxsize=4096)
+def _literal_forms(secret: str) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+    """What :func:`pattern` matches in a text free of escapes: the text forms
+    literally, the hex digits (in either case), the base64 forms (unpadded)."""
+    raw = secret.encode("utf-8")
+    b64s = (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode())
+    return tuple(_texts(secret)), raw.hex(), tuple(b.rstrip("=") for b in b64s)
+
+
+def may_hold(secret: str, text: str) -> bool:
+    """False only where :func:`pattern` cannot match ``text``: in a text with
+    no escape character, every alternative of the pattern but the literal one
+    needs one, so a match needs a text form, the hex or a base64 form of the
+    secret as it stands. A cheap test before compiling the pattern."""
+    if not secret:
+        return False
+    if any(c in text for c in _ESCAPE_STARTS):
+        return True
+    texts, hexed, b64s = _literal_forms(secret)
+    if any(form in text for form in texts) or any(form and form in text for form in b64s):
+        return True
+    return bool(hexed) and hexed in text.lower()
+
+
 # --- where a response echoes a password -------------------------------------------
 
 
@@ -223,10 +252,16 @@ def echo_in(password: str, headers: Iterable[tuple[str, str]], body: bytes) -> s
     fixes; one with no letter or digit only as a whole value."""
     if not password.strip():
         return None
-    found = pattern(password).search
+
+    def found(text: str) -> bool:  # compiled only for a text that may hold it
+        return may_hold(password, text) and pattern(password).search(text) is not None
+
     long, wordy = recognisable(password), re.search(r"\w", password) is not None
+    # Header names are the protocol's vocabulary, never an echo: a submitted
+    # password that happens to spell one (a drawn "Content-Length", say) is no
+    # finding (tests/test_echo_judge.py keeps the counterexample).
     for name, value in _header_values(headers):
-        if long and (found(name) or found(value)):
+        if long and found(value):
             return f"in the {name} header"
         if not long and name.lower() not in PROTOCOL_HEADERS:
             if value.strip() == password or (wordy and found(value)):

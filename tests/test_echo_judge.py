@@ -79,3 +79,16 @@ def test_a_session_recorded_from_an_echoing_server_breaks_rk_safe_002(name: str)
     with recorded(server.make) as r:
         session(r)
     assert judge_transcript(r.transcript()) == {"RK-SAFE-002"}
+
+
+@pytest.mark.parametrize("drawn", ["Content-Length", "content-length", "htgnel-tnetnoc"])
+def test_a_submitted_password_spelling_a_header_name_is_no_echo(drawn: str) -> None:
+    # Shrunk from `check-server --max-examples 10000 --seed 1` against the
+    # reference server: a drawn junk password matched the Content-Length header's
+    # *name* and failed a correct server under RK-SAFE-002.
+    from conformance.spellings import echo_in
+
+    headers = [("content-length", "52"), ("content-type", "text/plain; charset=utf-8")]
+    body = _error("invalid credentials").encode()
+    assert echo_in(drawn, headers, body) is None
+    assert echo_in(drawn, [("x-echo", drawn)], body) == "in the x-echo header"
