@@ -25,7 +25,7 @@ from conformance.report_text import Clean, printable, redact_message
 from conformance.results import Failure, HttpMessage, RequirementResult, RunResult, Status
 
 #: Where ``regenkey docs --out reports/docs`` puts the reference, seen from
-#: ``reports/<run>/report.html``; its catalogue section is ``#requirements``.
+#: ``reports/<run>/report.html``; each catalogue row is anchored by its id.
 DOCS_PAGE = "../docs/index.html"
 FINDINGS = (Status.FAIL, Status.NON_STRICT, Status.ERROR)
 
@@ -67,9 +67,9 @@ def area(rid: str) -> str:
 
 
 def id_link(rid: str, docs: str = DOCS_PAGE) -> str:
-    """The id, linked to its entry in the generated docs' catalogue (a text
-    fragment within ``#requirements``: browsers without them stop at the section)."""
-    href = f"{docs}#requirements:~:text={quote(rid)}"
+    """The id, linked to its row in the generated docs' catalogue (each row of
+    the catalogue table is anchored by its id)."""
+    href = f"{docs}#{quote(rid)}"
     return f'<a class="rid" href="{e(href)}">{e(rid)}</a>'
 
 

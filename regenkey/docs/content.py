@@ -201,7 +201,7 @@ def requirement_catalogue() -> Section:
         Table(("Id", "Level", "Party", "Title", "Source"), tuple(
             (f"`{r.id}`", r.level.value, r.applies_to.value, r.title, _origin(r))
             for r in catalogue()
-        )),
+        ), tuple(r.id for r in catalogue())),
     ))  # fmt: skip
 
 

@@ -42,6 +42,7 @@ class Code:
 class Table:
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    row_ids: tuple[str, ...] = ()  # an HTML anchor per row (the catalogue: each id)
 
 
 Block = Para | Heading | Items | Code | Table
@@ -140,8 +141,12 @@ def _html_block(block: Block) -> str:
         label = f'<span class="lang">{html.escape(block.lang)}</span>' if block.lang else ""
         return f"{label}<pre{name}><code>{html.escape(block.text.rstrip(chr(10)))}</code></pre>"
     head = "".join(f"<th>{_inline(h)}</th>" for h in block.header)
+    anchors = block.row_ids or ("",) * len(block.rows)
     rows = "".join(
-        "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in block.rows
+        (f'<tr id="{html.escape(anchor)}">' if anchor else "<tr>")
+        + "".join(f"<td>{_inline(c)}</td>" for c in row)
+        + "</tr>"
+        for anchor, row in zip(anchors, block.rows, strict=True)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
