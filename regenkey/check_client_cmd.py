@@ -17,6 +17,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from regenkey.selection import add_selection
+
 if TYPE_CHECKING:  # the kit loads in run(), so that `regenkey --help` stays quick
     from conformance.registry import CheckSpec
 
@@ -31,20 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--command", help="the client, run through the shell once per scenario")
     p.add_argument("--raw", action="store_true", help="the command prints the body as received")
     p.add_argument("--strict", action="store_true", help="a broken SHOULD fails the run too")
-    p.add_argument(
-        "--req",
-        action="append",
-        metavar="ID",
-        help="only these requirement ids (comma lists and globs: RK-CLI-*)",
-    )
-    p.add_argument(
-        "--allow-skip",
-        action="extend",
-        nargs="+",
-        metavar="ID",
-        help="selected MUSTs that may end unjudged without making the run "
-        "INCOMPLETE: ids, comma lists, globs, or all",
-    )
+    add_selection(p, "requirement ids", "RK-CLI-*")
     p.add_argument("--list", action="store_true", help="list the checks and their ids, run nothing")
     p.add_argument("--report-dir", type=Path, help="default reports/<timestamp>/")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per run of the command")
@@ -73,14 +62,11 @@ def _list(checks: list[CheckSpec]) -> int:
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
-    from regenkey.terminal import allowed_skips, select_ids
+    from regenkey.selection import selection_problem
 
-    args.requirements, problem = select_ids(args.req, "client")
+    problem = selection_problem(args, "client")
     if problem:
         return problem
-    args.allowed, problem = allowed_skips(args.allow_skip)
-    if problem:
-        return f"--allow-skip: {problem}"
     if args.list:
         return None
     if not args.command:

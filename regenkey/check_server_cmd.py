@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from regenkey.selection import add_selection
+
 if TYPE_CHECKING:  # the kit loads in run(), so that `regenkey --help` stays quick
     from conformance.registry import CheckSpec
     from conformance.runner import ServerSuiteConfig
@@ -41,20 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--max-examples", type=int, default=25, help="generated cases per check")
     p.add_argument("--seed", type=int, help="replay a run: same seed, same cases")
     p.add_argument("--strict", action="store_true", help="a broken SHOULD fails the run too")
-    p.add_argument(
-        "--req",
-        action="append",
-        metavar="ID",
-        help="only these requirement ids (comma lists and globs: RK-ROT-*)",
-    )
-    p.add_argument(
-        "--allow-skip",
-        action="extend",
-        nargs="+",
-        metavar="ID",
-        help="selected MUSTs that may end unjudged (SKIP) without making the run "
-        "INCOMPLETE: ids, comma lists, globs, or all",
-    )
+    add_selection(p, "requirement ids", "RK-ROT-*")
     p.add_argument(
         "--list", action="store_true", help="list the checks and their ids, send nothing"
     )
@@ -118,14 +107,12 @@ def _is_loopback(url: str) -> bool:
 def _selection_problem(args: argparse.Namespace) -> str | None:
     """What --list and --plan need already: the ids, the budgets, the target's form.
     Sets ``args.requirements`` and ``args.allowed``."""
-    from regenkey.terminal import allowed_skips, base_url_problem, select_ids
+    from regenkey.selection import selection_problem
+    from regenkey.terminal import base_url_problem
 
-    args.requirements, problem = select_ids(args.req, "server")
+    problem = selection_problem(args, "server")
     if problem:
         return problem
-    args.allowed, problem = allowed_skips(args.allow_skip)
-    if problem:
-        return f"--allow-skip: {problem}"
     if args.max_examples < 1:
         return "--max-examples must be at least 1"
     if args.max_bad_logins is not None and args.max_bad_logins < 0:

@@ -21,6 +21,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from regenkey.selection import add_selection
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Both commands: ``check-parser`` and ``parse``."""
@@ -32,20 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--command", help="the parser, started once through the shell")
     p.add_argument("--strict", action="store_true", help="a broken SHOULD fails the run too")
-    p.add_argument(
-        "--req",
-        action="append",
-        metavar="ID",
-        help="only vectors of these ids (comma lists and globs: RK-JSON-*)",
-    )
-    p.add_argument(
-        "--allow-skip",
-        action="extend",
-        nargs="+",
-        metavar="ID",
-        help="selected MUSTs that may end unjudged without making the run "
-        "INCOMPLETE: ids, comma lists, globs, or all",
-    )
+    add_selection(p, "vectors of these ids", "RK-JSON-*")
     p.add_argument("--report-dir", type=Path, help="default reports/<timestamp>/")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
     p.set_defaults(handler=run_check)
@@ -92,14 +81,11 @@ def run_parse(_args: argparse.Namespace) -> int:
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
-    from regenkey.terminal import allowed_skips, select_ids
+    from regenkey.selection import selection_problem
 
-    args.requirements, problem = select_ids(args.req, "parser")
+    problem = selection_problem(args, "parser")
     if problem:
         return problem
-    args.allowed, problem = allowed_skips(args.allow_skip)
-    if problem:
-        return f"--allow-skip: {problem}"
     if not args.command:
         return "--command is required"
     if args.timeout <= 0:
