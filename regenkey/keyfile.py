@@ -44,6 +44,9 @@ LAST_RESORT = "NEW API KEY (printed once, because it could not be saved; store i
 
 def print_unsaved_key(error: KeyNotSaved, command: str) -> None:
     """The single, deliberate place a key is printed: the last copy of it."""
+    from regenkey.progress import close_all
+
+    close_all()  # a live progress line ends first: the key gets lines of its own
     print(
         f"regenkey {command}: STOPPED: {error}. The previous key no longer works.\n"
         f"{LAST_RESORT}: {error.key}",
