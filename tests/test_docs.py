@@ -19,6 +19,7 @@ from reference_impl.client import regenerate_api_key
 from reference_impl.server import MemoryStore, build_app
 from regenkey.docs import SECTION_IDS, write_docs
 from regenkey.docs.samples import SAMPLES, Sample
+from tests.chromium import browse, chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 USER_ID = "docs-tester"
@@ -30,10 +31,6 @@ SKIPS = {
     "java": "java not installed",
     "curl": "curl not installed",
 }
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -173,22 +170,10 @@ def test_every_sample_regenerates_a_key_on_the_reference_server(
 # --- the page renders ---------------------------------------------------------------------
 
 
-def _chromium() -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        pytest.skip("chromium not installed: .ci/run installs Debian's chromium")
-    return exe
-
-
-def _browse(exe: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    argv = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-
-
 def test_the_page_renders_every_section_in_headless_chromium(docs: Path, tmp_path: Path) -> None:
-    exe = _chromium()
+    exe = chromium()
     page = (docs / "index.html").as_uri()
-    dom = _browse(exe, tmp_path / "profile", "--dump-dom", page)
+    dom = browse(exe, tmp_path / "profile", "--dump-dom", page)
     assert dom.returncode == 0, dom.stderr[-2000:]
     for sid in SECTION_IDS:
         assert f'<section id="{sid}">' in dom.stdout, sid
@@ -196,7 +181,7 @@ def test_the_page_renders_every_section_in_headless_chromium(docs: Path, tmp_pat
         assert f'data-sample="{s.name}"' in dom.stdout, s.name
     shot = ROOT / "reports" / "docs.png"
     shot.unlink(missing_ok=True)
-    taken = _browse(exe, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,4000",
+    taken = browse(exe, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,4000",
                     page)  # fmt: skip
     assert taken.returncode == 0, taken.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -9,9 +9,7 @@ never says "Skipped". Rendered in headless Chromium, screenshot kept under
 
 from __future__ import annotations
 
-import shutil
 import struct
-import subprocess
 import xml.etree.ElementTree as ET
 import zlib
 from dataclasses import dataclass, field
@@ -24,15 +22,12 @@ from conformance import Redactor
 from conformance.report_html import DOCS_PAGE, area
 from conformance.reports import junit_xml, report_html, write_reports
 from conformance.results import Failure, RunResult
+from tests.chromium import browse, chromium
 from tests.servers.broken import BROKEN
 from tests.test_broken_servers import judge
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_REASON = "the target refuses header and credentials together"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 
 
 def _blocked(result: RunResult, rid: str, check: str, causes: list[str]) -> None:
@@ -229,18 +224,6 @@ def test_runner_records_blocked_by_structurally() -> None:
 # -- headless Chromium ---------------------------------------------------------------
 
 
-def _chromium() -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        pytest.skip("chromium not installed: .ci/run installs Debian's chromium")
-    return exe
-
-
-def _browse(exe: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    argv = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-
-
 def _png_rows_vary(data: bytes) -> int:
     """How many distinct byte values the decoded image data holds (1-2: blank)."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -255,11 +238,11 @@ def _png_rows_vary(data: bytes) -> int:
 
 
 def test_the_report_renders_in_headless_chromium(tmp_path: Path) -> None:
-    exe = _chromium()
+    exe = chromium()
     out = ROOT / "reports" / "test-report-html"
     paths = write_reports(chained_run(), out, Redactor())
     page = paths["html"].resolve().as_uri()
-    shown = _browse(exe, tmp_path / "profile", "--dump-dom", page)
+    shown = browse(exe, tmp_path / "profile", "--dump-dom", page)
     assert shown.returncode == 0, shown.stderr[-2000:]
     root = dom(shown.stdout)
     order = [_names(li) for li in root.find("ul", id="root-causes")[0].walk() if li.tag == "li"]
@@ -267,7 +250,7 @@ def test_the_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert len(root.find("tr", **{"class": "area"})) == len(_areas(chained_run()))
     shot = out / "report.png"
     shot.unlink(missing_ok=True)
-    taken = _browse(exe, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1200,1600",
+    taken = browse(exe, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1200,1600",
                     page)  # fmt: skip
     assert taken.returncode == 0, taken.stderr[-2000:]
     data = shot.read_bytes()
