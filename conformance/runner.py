@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 
 import conformance.server_checks  # noqa: F401  (registers the server checks)
 from conformance.catalogue import Party
+from conformance.errors import Blocked, TargetError
 from conformance.redaction import Redactor
 from conformance.registry import CheckSpec, registered_checks
 from conformance.results import RunResult, Status
-from conformance.server_context import Account, Blocked, Exchange, ServerContext, TargetError
+from conformance.server_context import Account, Exchange, ServerContext
 
 
 @dataclass(frozen=True)

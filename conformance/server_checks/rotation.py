@@ -6,11 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from conformance.bodies import validate_body
 from conformance.catalogue import Party
+from conformance.errors import Blocked
 from conformance.records import Format
 from conformance.registry import check
 from conformance.server_checks.auth import KEYED
 from conformance.server_checks.verdicts import refused, succeeded
-from conformance.server_context import Blocked, ServerContext
+from conformance.server_context import ServerContext
 from conformance.wire import Encoding, RequestSpec, build
 
 S = Party.SERVER

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from conformance.catalogue import Party
+from conformance.errors import Blocked, CredentialsRefused
 from conformance.records import ENDPOINT_PATH, Format
 from conformance.registry import check
 from conformance.server_checks.verdicts import probe, succeeded
-from conformance.server_context import Blocked, CredentialsRefused, ServerContext
+from conformance.server_context import ServerContext
 from conformance.wire import Encoding, RequestSpec
 
 S = Party.SERVER

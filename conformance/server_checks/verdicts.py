@@ -11,8 +11,9 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from conformance.catalogue import Level, requirement
+from conformance.errors import Blocked
 from conformance.records import Format
-from conformance.server_context import Blocked, Exchange, ServerContext
+from conformance.server_context import Exchange, ServerContext
 from conformance.wire import Encoding, RequestSpec
 
 T = TypeVar("T")
