@@ -87,12 +87,11 @@ def run(args: argparse.Namespace) -> int:
         selected_checks,
     )
     from regenkey.terminal import (
+        conclude,
         cover_selection,
         new_seed,
-        print_summary,
         progress_printer,
         report_dir,
-        save_reports,
         say,
     )
 
@@ -119,8 +118,4 @@ def run(args: argparse.Namespace) -> int:
 
     result = run_client_suite(config, redactor, progress_printer(redactor))
     cover_selection(result, requirements, "selected, but no scenario judged it (--auth, --formats)")
-    result.allowed_skips = args.allowed
-    print_summary(result, redactor, "requests received")
-    if not save_reports(result, reports, redactor, "check-client"):
-        return 2
-    return result.exit_code()
+    return conclude(result, redactor, reports, "check-client", "requests received", args.allowed)

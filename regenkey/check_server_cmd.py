@@ -157,11 +157,10 @@ def run(args: argparse.Namespace) -> int:
     from regenkey.proxy import choose_proxy
     from regenkey.terminal import (
         base_url_from,
+        conclude,
         new_seed,
-        print_summary,
         progress_printer,
         report_dir,
-        save_reports,
         say,
     )
 
@@ -266,11 +265,7 @@ def run(args: argparse.Namespace) -> int:
         except KeyNotSaved as stop:  # issue 13: not one request more; the key's last copy
             print_unsaved_key(stop, "check-server")
             return 2
-    result.allowed_skips = args.allowed
-    print_summary(result, redactor, "requests")
-    if not save_reports(result, reports, redactor, "check-server"):
-        return 2
-    return result.exit_code()
+    return conclude(result, redactor, reports, "check-server", "requests", args.allowed)
 
 
 def _plan_config(args: argparse.Namespace, seed: int) -> ServerSuiteConfig:

@@ -96,7 +96,7 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
 def run_check(args: argparse.Namespace) -> int:
     from conformance import Redactor
     from conformance.parser_suite import ParserSuiteConfig, run_parser_suite
-    from regenkey.terminal import cover_selection, print_summary, report_dir, save_reports, say
+    from regenkey.terminal import conclude, cover_selection, report_dir, say
 
     problem = _usage_problem(args)
     if problem:
@@ -110,9 +110,4 @@ def run_check(args: argparse.Namespace) -> int:
     for name in sorted({file for file, _ in tally}):
         say(f"  {name:<18} {tally[name, 'pass']:>4} pass  {tally[name, 'fail']:>4} fail")
     cover_selection(result, args.requirements, "selected, but no vector judged it")
-    result.allowed_skips = args.allowed
-    redactor = Redactor()
-    print_summary(result, redactor, "vectors answered")
-    if not save_reports(result, reports, redactor, "check-parser"):
-        return 2
-    return result.exit_code()
+    return conclude(result, Redactor(), reports, "check-parser", "vectors answered", args.allowed)

@@ -234,6 +234,23 @@ def print_summary(result: RunResult, redactor: Redactor, what: str = "requests")
     print(f"Verdict: {word}{' (strict)' if result.strict else ''}", flush=True)
 
 
+def conclude(
+    result: RunResult,
+    redactor: Redactor,
+    reports: Path,
+    command: str,
+    what: str,
+    allowed: frozenset[str],
+) -> int:
+    """The end every suite command shares: the skips the user allowed, the
+    summary, the reports, and the exit code (2 when the reports cannot be written)."""
+    result.allowed_skips = allowed
+    print_summary(result, redactor, what)
+    if not save_reports(result, reports, redactor, command):
+        return 2
+    return result.exit_code()
+
+
 def save_reports(result: RunResult, directory: Path, redactor: Redactor, command: str) -> bool:
     """Write the reports and say where; False (after a clear message) if they
     cannot be written: the run's verdict then cannot reach a gate (exit 2)."""
