@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.common import BIN, ROOT, env, measure
 from bench.peers import schemathesis_env
-from conformance.loopback import serving
+from conformance.transport.loopback import serving
 from reference_impl.server import MemoryStore, build_app
 from tests.servers.broken import BROKEN, PLAIN_USER, TRICKY_USER, Accounts, RacyStore
 

@@ -7,7 +7,7 @@ round after round:
 
 * two bare loops of apiKey rotations (``GET`` with the key the last answer
   issued in the ``apiKey`` header), each its own process: one on the kit's
-  own client (:class:`conformance.exchange.HttpClient`), one on ``httpx``.
+  own client (:class:`conformance.transport.exchange.HttpClient`), one on ``httpx``.
   The faster of the two medians is *the limit*;
 * ``check-server --max-examples`` at each size (2,000 and 10,000 in
   ``make bench``), in requests per second: the requests the server's access
@@ -49,7 +49,7 @@ def loop(url: str, user: str, password: str, count: int, client: str) -> dict[st
     first = f"{url}{PATH}?userId={user}&password={password}&format=json"
     target = f"{url}{PATH}?format=json"
     if client == "kit":
-        from conformance.exchange import HttpClient
+        from conformance.transport.exchange import HttpClient
 
         with HttpClient(timeout=10.0) as kit:
             key = _key(kit.request("GET", first).body)

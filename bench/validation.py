@@ -1,7 +1,7 @@
 """Microseconds per document: ``validate_body`` against the plain library calls.
 
 The corpus is every rendering (``renderings()``) of records drawn from
-``conformance.strategies.records()`` with a fixed seed, as bytes, the way
+``conformance.protocol.strategies.records()`` with a fixed seed, as bytes, the way
 bodies come off the wire. For each format the same documents go through:
 
 * ``validate_body`` (the kit: fast path, normative validator on a miss);
@@ -26,7 +26,9 @@ import jsonschema
 
 from bench.common import summary
 from conformance import Format, renderings
-from conformance.artefacts import (
+from conformance.protocol.strategies import records
+from conformance.server.verdicts import draw
+from conformance.spec.artefacts import (
     error_schema,
     load_yaml,
     plain_parser,
@@ -34,9 +36,7 @@ from conformance.artefacts import (
     spec_bytes,
     success_schema,
 )
-from conformance.bodies import VALIDATORS, validate_body
-from conformance.server_checks.verdicts import draw
-from conformance.strategies import records
+from conformance.validation.bodies import VALIDATORS, validate_body
 
 LIBRARIES = {Format.JSON: "jsonschema", Format.XML: "xmlschema", Format.PLAIN: "lark"}
 

@@ -4,7 +4,17 @@ Everything a user or the reference implementation may rely on is exported
 here on purpose; ``tests/test_public_api.py`` pins ``__all__``.
 """
 
-from conformance.artefacts import (
+from conformance.judging.redaction import REDACTED, Redactor, mask_key
+from conformance.protocol.records import (
+    ENDPOINT_PATH,
+    MEDIA_TYPES,
+    Format,
+    Record,
+    render,
+    renderings,
+)
+from conformance.protocol.wire import Encoding, RequestSpec, WireRequest, build, curl_command
+from conformance.spec.artefacts import (
     account_xsd,
     error_schema,
     openapi,
@@ -15,9 +25,8 @@ from conformance.artefacts import (
     spec_text,
     success_schema,
 )
-from conformance.bodies import BodyVerdict, Violation, parse_xml, validate_body
-from conformance.catalogue import Level, Party, Requirement, catalogue, is_known, requirement
-from conformance.exchange import (
+from conformance.spec.catalogue import Level, Party, Requirement, catalogue, is_known, requirement
+from conformance.transport.exchange import (
     ConnectFailed,
     ExchangeError,
     ExchangeTimeout,
@@ -25,16 +34,7 @@ from conformance.exchange import (
     HttpResponse,
     ResponseTooLarge,
 )
-from conformance.records import (
-    ENDPOINT_PATH,
-    MEDIA_TYPES,
-    Format,
-    Record,
-    render,
-    renderings,
-)
-from conformance.redaction import REDACTED, Redactor, mask_key
-from conformance.wire import Encoding, RequestSpec, WireRequest, build, curl_command
+from conformance.validation.bodies import BodyVerdict, Violation, parse_xml, validate_body
 
 __all__ = [
     "ENDPOINT_PATH",

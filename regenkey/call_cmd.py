@@ -35,9 +35,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--format", default="json", help="plain, json or xml (default json)")
     parser.add_argument("--method", default="POST", choices=["GET", "POST", "get", "post"])
     parser.add_argument(
-        "--encoding", default=None, choices=["form", "query", "multipart", "xml"],
+        "--encoding",
+        default=None,
+        choices=["form", "query", "multipart", "xml"],
         help="where parameters travel (default: form for POST, query for GET)",
-    )  # fmt: skip
+    )
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--show-key", action="store_true", help="print the new key unmasked")
     parser.add_argument(
@@ -56,9 +58,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "http:// proxy; the environment's HTTP(S)_PROXY is never used",
     )
     parser.add_argument(
-        "--adapter", action="store_true",
+        "--adapter",
+        action="store_true",
         help="client-suite adapter: read REGENKEY_* variables, print the parsed record as JSON",
-    )  # fmt: skip
+    )
     parser.set_defaults(handler=run)
 
 
@@ -82,7 +85,7 @@ def _settings(args: argparse.Namespace) -> dict[str, str | None]:
 
 
 def _usage_problem(args: argparse.Namespace, base_url: str) -> str | None:
-    from conformance.exchange import is_loopback
+    from conformance.transport.exchange import is_loopback
 
     if args.adapter:
         return None  # the adapter contract: the record, key and all, goes to stdout
@@ -138,10 +141,16 @@ def run(args: argparse.Namespace) -> int:
     encoding = args.encoding or ("query" if method == "GET" else "form")
     try:
         result = regenerate_api_key(
-            base_url, user_id=s["user_id"], password=s["password"], api_key=s["api_key"],
-            format=s["format"] or "json", method=method, encoding=encoding, timeout=args.timeout,
+            base_url,
+            user_id=s["user_id"],
+            password=s["password"],
+            api_key=s["api_key"],
+            format=s["format"] or "json",
+            method=method,
+            encoding=encoding,
+            timeout=args.timeout,
             proxy=proxy,
-        )  # fmt: skip
+        )
     except ApiError as exc:
         if args.adapter:
             record = {"status": "error", "statusCode": exc.status_code, "reason": exc.reason}

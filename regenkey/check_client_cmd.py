@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from regenkey.selection import add_selection
 
 if TYPE_CHECKING:  # the kit loads in run(), so that `regenkey --help` stays quick
-    from conformance.registry import CheckSpec
+    from conformance.judging.registry import CheckSpec
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,9 +38,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--report-dir", type=Path, help="default reports/<timestamp>/")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per run of the command")
     p.add_argument(
-        "--auth", choices=["both", "credentials", "key"], default="both",
+        "--auth",
+        choices=["both", "credentials", "key"],
+        default="both",
         help="the ways of authenticating the client supports (default both)",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--formats",
         default="plain,json,xml",
@@ -49,9 +51,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--seed", type=int, help="replay a run: same seed, same scenarios")
     p.add_argument(
-        "--jobs", type=int, default=min(4, os.cpu_count() or 1),
+        "--jobs",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
         help="scenarios run at the same time (default: CPUs, at most 4)",
-    )  # fmt: skip
+    )
     p.set_defaults(handler=run)
 
 
@@ -80,7 +84,7 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from conformance import Redactor
-    from conformance.client_suite.runner import (
+    from conformance.client.runner import (
         ClientSuiteConfig,
         parse_formats,
         run_client_suite,
@@ -110,9 +114,16 @@ def run(args: argparse.Namespace) -> int:
     reports = report_dir(args.report_dir)
     redactor = Redactor()
     config = ClientSuiteConfig(
-        args.command, args.raw, args.strict, requirements, args.timeout, seed, args.auth,
-        args.jobs, formats,
-    )  # fmt: skip
+        args.command,
+        args.raw,
+        args.strict,
+        requirements,
+        args.timeout,
+        seed,
+        args.auth,
+        args.jobs,
+        formats,
+    )
     say(f"Judging the client {args.command!r}{' (raw)' if args.raw else ''}")
     say(f"  formats: {', '.join(f.value for f in formats)}; auth: {args.auth}")
 

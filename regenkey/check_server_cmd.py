@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 from regenkey.selection import add_selection
 
 if TYPE_CHECKING:  # the kit loads in run(), so that `regenkey --help` stays quick
-    from conformance.registry import CheckSpec
-    from conformance.runner import ServerSuiteConfig
+    from conformance.judging.registry import CheckSpec
+    from conformance.server.runner import ServerSuiteConfig
 
 LIVE_BAD_LOGINS = 2  # the default --max-bad-logins of a live run
 
@@ -70,14 +70,25 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="wrong-password attempts on the account at most (default 2 with "
         "--live, else unbounded)",
     )
-    p.add_argument("--tricky-user-id", metavar="USER",
-                   help="a second account whose password needs URL-encoding (a space, +, &, =, "
-                        "%%), for RK-PARAM-002; not with --live")  # fmt: skip
+    p.add_argument(
+        "--tricky-user-id",
+        metavar="USER",
+        help="a second account whose password needs URL-encoding (a space, +, &, =, "
+        "%%), for RK-PARAM-002; not with --live",
+    )
     p.add_argument("--tricky-password", help="its password, or REGENKEY_TRICKY_PASSWORD")
-    p.add_argument("--record", type=Path, metavar="DIR",
-                   help="save the exchanges, redacted, for `regenkey replay DIR`")  # fmt: skip
-    p.add_argument("--proxy", metavar="URL", help="reach a live (non-loopback) target through "
-                   "this http:// proxy; the environment's HTTP(S)_PROXY is never used")  # fmt: skip
+    p.add_argument(
+        "--record",
+        type=Path,
+        metavar="DIR",
+        help="save the exchanges, redacted, for `regenkey replay DIR`",
+    )
+    p.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="reach a live (non-loopback) target through "
+        "this http:// proxy; the environment's HTTP(S)_PROXY is never used",
+    )
     p.set_defaults(handler=run)
 
 
@@ -151,8 +162,8 @@ def _budgets(args: argparse.Namespace) -> tuple[int | None, int | None]:
 
 def run(args: argparse.Namespace) -> int:
     from conformance import Redactor
-    from conformance.recording import Recorder
-    from conformance.runner import ServerSuiteConfig, run_server_suite, selected_checks
+    from conformance.server.recording import Recorder
+    from conformance.server.runner import ServerSuiteConfig, run_server_suite, selected_checks
     from regenkey.keyfile import KeyFile, KeyNotSaved, print_unsaved_key
     from regenkey.proxy import choose_proxy
     from regenkey.terminal import (
@@ -204,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         tricky = None
         if args.base_url is None:
             # Only the embedded run needs the reference server (and uvicorn).
-            from conformance.loopback import serving
+            from conformance.transport.loopback import serving
             from reference_impl.server import MemoryStore, build_app
             from regenkey.embedded import throwaway_accounts
 
@@ -217,8 +228,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"Judging the embedded reference server at {base_url}")
         else:
             base_url, user_id, password, api_key = (
-                args.base_url, args.user_id, args.password, args.api_key,
-            )  # fmt: skip
+                args.base_url,
+                args.user_id,
+                args.password,
+                args.api_key,
+            )
             if args.tricky_user_id:
                 from regenkey.embedded import SandboxAccount
 
@@ -248,16 +262,29 @@ def run(args: argparse.Namespace) -> int:
             stack.callback(recorder.close)
         max_rotations, max_bad_logins = _budgets(args)
         config = ServerSuiteConfig(
-            base_url, user_id, password, api_key, seed, args.max_examples, args.strict,
-            requirements, args.timeout, key_file.save if key_file else None,
-            tricky.user_id if tricky else None, tricky.password if tricky else None,
-            max_rotations, recorder, max_bad_logins,
-        )  # fmt: skip
+            base_url,
+            user_id,
+            password,
+            api_key,
+            seed,
+            args.max_examples,
+            args.strict,
+            requirements,
+            args.timeout,
+            key_file.save if key_file else None,
+            tricky.user_id if tricky else None,
+            tricky.password if tricky else None,
+            max_rotations,
+            recorder,
+            max_bad_logins,
+        )
         if args.live:
             if key_file is not None:
                 for leftover in key_file.leftovers():
-                    print(f"WARNING: {leftover} was left by a run stopped while saving a "
-                          "key; it may hold the newest key (the kit never deletes it)")  # fmt: skip
+                    print(
+                        f"WARNING: {leftover} was left by a run stopped while saving a "
+                        "key; it may hold the newest key (the kit never deletes it)"
+                    )
             _print_plan(config, args.key_file)
         config = replace(config, proxy=proxy)
         try:
@@ -270,7 +297,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _plan_config(args: argparse.Namespace, seed: int) -> ServerSuiteConfig:
     """The run --plan describes (the target is only named, never contacted)."""
-    from conformance.runner import ServerSuiteConfig
+    from conformance.server.runner import ServerSuiteConfig
 
     max_rotations, max_bad_logins = _budgets(args)
     return ServerSuiteConfig(
@@ -295,9 +322,9 @@ def _rehearse(config: ServerSuiteConfig) -> dict[str, int | str]:
     from dataclasses import replace
 
     from conformance import Redactor
-    from conformance.loopback import serving
-    from conformance.runner import run_server_suite
-    from conformance.server_context import Account, Exchange, is_bad_login
+    from conformance.server.context import Account, Exchange, is_bad_login
+    from conformance.server.runner import run_server_suite
+    from conformance.transport.loopback import serving
     from reference_impl.server import MemoryStore, build_app
     from regenkey.embedded import throwaway_accounts
 
@@ -320,11 +347,16 @@ def _rehearse(config: ServerSuiteConfig) -> dict[str, int | str]:
 
     with serving(build_app(store)) as url:
         rehearsal = replace(
-            config, base_url=url, user_id=account.user_id, password=account.password,
-            api_key=None, on_new_key=None, recorder=tally,
+            config,
+            base_url=url,
+            user_id=account.user_id,
+            password=account.password,
+            api_key=None,
+            on_new_key=None,
+            recorder=tally,
             tricky_user_id=tricky.user_id if config.tricky_user_id else None,
             tricky_password=tricky.password if config.tricky_user_id else None,
-        )  # fmt: skip
+        )
         run_server_suite(rehearsal, Redactor())
     return {**counts, "methods": ", ".join(sorted(methods)) or "none"}
 
@@ -332,7 +364,7 @@ def _rehearse(config: ServerSuiteConfig) -> dict[str, int | str]:
 def _print_plan(config: ServerSuiteConfig, key_file: Path | None) -> None:
     """Before anything is sent: every kind of request that can harm the account,
     with counts (rehearsed against a correct server), and the budgets."""
-    from conformance.runner import selected_checks
+    from conformance.server.runner import selected_checks
     from regenkey.terminal import say
 
     live = config.max_rotations is not None

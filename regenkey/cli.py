@@ -47,7 +47,7 @@ class _VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=default, help=help)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
-        from conformance.catalogue import kit_identity
+        from conformance.spec.catalogue import kit_identity
 
         print(kit_identity().line())
         parser.exit()

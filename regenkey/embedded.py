@@ -1,5 +1,5 @@
 """Throwaway accounts for the embedded reference server (served with
-``conformance.loopback.serving``)."""
+``conformance.transport.loopback.serving``)."""
 
 from __future__ import annotations
 

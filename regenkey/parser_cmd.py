@@ -52,7 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def answer(line: bytes) -> dict[str, Any]:
     """The answer to one protocol request line."""
     from conformance import Format, validate_body
-    from conformance.vector_suite import decode_body
+    from conformance.vectors.suite import decode_body
 
     n = None
     try:
@@ -95,7 +95,7 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
 
 def run_check(args: argparse.Namespace) -> int:
     from conformance import Redactor
-    from conformance.parser_suite import ParserSuiteConfig, run_parser_suite
+    from conformance.vectors.parser_suite import ParserSuiteConfig, run_parser_suite
     from regenkey.terminal import conclude, cover_selection, report_dir, say
 
     problem = _usage_problem(args)

@@ -8,7 +8,7 @@ the plain lines as before, one a check. rich is imported only when a live
 line is shown, so that ``regenkey --help`` stays quick.
 
 Every string shown passes through the run's :class:`Redactor` and
-:func:`conformance.report_text.printable`, like everything else the terminal
+:func:`conformance.reporting.text.printable`, like everything else the terminal
 prints. (The kit is imported on first use, not with this module, which
 ``regenkey.cli`` imports.)
 """
@@ -62,7 +62,7 @@ class PlainProgress:
         self._stream = stream
 
     def __call__(self, n: int, total: int, name: str, outcome: str) -> None:
-        from conformance.report_text import printable
+        from conformance.reporting.text import printable
 
         line = printable(self._redactor(f"  [{n:>2}/{total}] {name} ... {outcome}"))
         print(line, file=self._stream or sys.stdout, flush=True)
@@ -110,7 +110,7 @@ class LiveProgress:
     # --- drawing -----------------------------------------------------------------
     def text(self) -> str:
         """The line as it reads now (redacted and escaped)."""
-        from conformance.report_text import printable
+        from conformance.reporting.text import printable
 
         elapsed = time.monotonic() - self._started
         total = f"/{self._total}" if self._total else ""

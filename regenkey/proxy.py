@@ -11,8 +11,14 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                   "all_proxy")  # fmt: skip
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
 
 
 def shown(proxy: str) -> str:
@@ -25,7 +31,7 @@ def shown(proxy: str) -> str:
 
 def choose_proxy(proxy: str | None, base_url: str) -> tuple[str | None, list[str], str | None]:
     """(the proxy to use, lines to tell the user, a usage problem or None)."""
-    from conformance.exchange import is_loopback
+    from conformance.transport.exchange import is_loopback
 
     if proxy is not None:
         parts = urlsplit(proxy)

@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     from conformance import Redactor
-    from conformance.recording import FILE, replay
+    from conformance.server.recording import FILE, replay
     from regenkey.terminal import print_summary, save_reports, say
 
     if not (args.directory / FILE).is_file():

@@ -146,8 +146,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"regenkey serve: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"regenkey serve: cannot listen on {args.host}:{args.port} ({exc.strerror})",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"regenkey serve: cannot listen on {args.host}:{args.port} ({exc.strerror})",
+            file=sys.stderr,
+        )
         return 2
     finally:
         store.close()

@@ -3,7 +3,7 @@ way, the same progress lines, and the one summary printer (check-server,
 check-client, check-parser and replay all use :func:`print_summary`).
 
 Every string printed here that the target, the client or the parser could
-have chosen passes through :func:`conformance.report_text.printable`, so no
+have chosen passes through :func:`conformance.reporting.text.printable`, so no
 control character (ESC, CSI, the 8-bit C1 codes) reaches the terminal raw.
 """
 
@@ -22,16 +22,21 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from conformance import Redactor, catalogue
-from conformance.report_text import printable
-from conformance.reports import format_failure, write_reports
-from conformance.results import RunResult, Status, Verdict
+from conformance.judging.results import RunResult, Status, Verdict
+from conformance.reporting.reports import format_failure, write_reports
+from conformance.reporting.text import printable
 from regenkey.progress import close_all, progress_for
 
 if TYPE_CHECKING:
     import argparse
 
-WORDS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NON_STRICT: "NON-STRICT",
-         Status.SKIP: "SKIP", Status.ERROR: "ERROR"}  # fmt: skip
+WORDS = {
+    Status.PASS: "PASS",
+    Status.FAIL: "FAIL",
+    Status.NON_STRICT: "NON-STRICT",
+    Status.SKIP: "SKIP",
+    Status.ERROR: "ERROR",
+}
 SHOWN_FAILURES = 3
 SUITES = ("server", "client", "parser")
 COMMANDS = {"server": "check-server", "client": "check-client", "parser": "check-parser"}
@@ -58,14 +63,14 @@ def _is_glob(pattern: str) -> bool:
 def judged_by(suite: str) -> frozenset[str]:
     """Every id the checks (or vectors) of ``suite`` can judge."""
     if suite == "server":
-        from conformance.runner import selected_checks
+        from conformance.server.runner import selected_checks
 
         return frozenset(rid for c in selected_checks(None) for rid in c.requirement_ids)
     if suite == "client":
-        from conformance.client_suite.runner import selected_checks as client_checks
+        from conformance.client.runner import selected_checks as client_checks
 
         return frozenset(rid for c in client_checks(None) for rid in c.requirement_ids)
-    from conformance.parser_suite import selected_vectors
+    from conformance.vectors.parser_suite import selected_vectors
 
     return frozenset(rid for v in selected_vectors(None) for rid in v.judged_ids)
 

@@ -51,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     from conformance import Format, requirement, validate_body
-    from conformance.report_text import printable
+    from conformance.reporting.text import printable
 
     if args.files.count(STDIN) > 1:
         print("regenkey validate: - (standard input) can be given only once", file=sys.stderr)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conformance import Format, Record, render, spec_bytes, validate_body
-from conformance.artefacts import load_yaml
+from conformance.spec.artefacts import load_yaml
 
 EXAMPLES = [e for e in load_yaml("examples/index.yaml")["examples"] if e["kind"] == "response"]
 SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"

@@ -9,9 +9,9 @@ from contextlib import ExitStack
 import pytest
 
 from conformance import Redactor
-from conformance.loopback import serving
-from conformance.results import RunResult, Status
-from conformance.runner import ServerSuiteConfig, run_server_suite
+from conformance.judging.results import RunResult, Status
+from conformance.server.runner import ServerSuiteConfig, run_server_suite
+from conformance.transport.loopback import serving
 from reference_impl.server import MemoryStore, build_app
 from tests.servers.breaker import ASGI
 from tests.servers.broken import (

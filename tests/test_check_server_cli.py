@@ -15,8 +15,8 @@ from xml.sax.saxutils import escape
 import jsonschema
 import pytest
 
-from conformance.loopback import serving
-from conformance.reports import report_schema
+from conformance.reporting.reports import report_schema
+from conformance.transport.loopback import serving
 from reference_impl.client import regenerate_api_key
 from reference_impl.server import MemoryStore, build_app
 from tests.servers.broken import BROKEN, PLAIN_USER, Accounts

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalogue import kit_identity
+from conformance.spec.catalogue import kit_identity
 from regenkey.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent

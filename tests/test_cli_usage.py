@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from conformance.loopback import serving
+from conformance.transport.loopback import serving
 from reference_impl.server import MemoryStore, build_app
 from tests.reliability.hostile import hostile_server
 from tests.servers.breaker import Breaker, Req

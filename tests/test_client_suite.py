@@ -18,11 +18,11 @@ import httpx
 import pytest
 
 from conformance import Format, Redactor, page_text, renderings, validate_body
-from conformance.catalogue import Party, catalogue
-from conformance.client_suite.runner import ClientSuiteConfig, ConformanceServer, run_client_suite
-from conformance.client_suite.scenarios import Auth, plan
-from conformance.client_suite.server import BodyKind, RecordedRequest, RecordingApp
-from conformance.loopback import serving
+from conformance.client.app import BodyKind, RecordedRequest, RecordingApp
+from conformance.client.runner import ClientSuiteConfig, ConformanceServer, run_client_suite
+from conformance.client.scenarios import Auth, plan
+from conformance.spec.catalogue import Party, catalogue
+from conformance.transport.loopback import serving
 from regenkey.cli import main
 from tests.samples import adapt, node_samples
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conformance import Format, catalogue, validate_body
-from conformance.loopback import serving
+from conformance.transport.loopback import serving
 from reference_impl.client import regenerate_api_key
 from reference_impl.server import MemoryStore, build_app
 from regenkey.docs import SECTION_IDS, write_docs

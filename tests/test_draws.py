@@ -1,4 +1,4 @@
-"""Seeded example draws (conformance/server_checks/verdicts.py): the same
+"""Seeded example draws (conformance/server/verdicts.py): the same
 seed gives the same cases, and a long run draws in batches, so that its
 memory does not grow with its size (docs/BENCHMARKS.md: scaling)."""
 
@@ -8,7 +8,7 @@ import types
 
 from hypothesis import strategies as st
 
-from conformance.server_checks.verdicts import draw, draws
+from conformance.server.verdicts import draw, draws
 
 INTS = st.integers(0, 2**62)
 

@@ -7,7 +7,7 @@ import threading
 
 from hypothesis import strategies as st
 
-from conformance.server_checks.verdicts import draw, draws
+from conformance.server.verdicts import draw, draws
 
 INTS = st.integers(0, 2**62)
 

@@ -11,12 +11,12 @@ from dataclasses import replace
 import pytest
 
 from conformance import Redactor
-from conformance.echo_followup import stand_in, with_stand_in
-from conformance.loopback import serving
-from conformance.records import Format
-from conformance.results import RunResult, Status
-from conformance.server_context import Account, ServerContext
-from conformance.wire import Encoding, RequestSpec
+from conformance.judging.results import RunResult, Status
+from conformance.protocol.records import Format
+from conformance.protocol.wire import Encoding, RequestSpec
+from conformance.server.context import Account, ServerContext
+from conformance.server.echo_followup import stand_in, with_stand_in
+from conformance.transport.loopback import serving
 from reference_impl.server import MemoryStore, build_app
 from tests.servers.breaker import Breaker, Req, Resp
 

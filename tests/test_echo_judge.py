@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conformance import ENDPOINT_PATH
-from conformance.transcripts import judge_transcript
+from conformance.vectors.transcripts import judge_transcript
 from tests.servers.broken import BROKEN
 from tests.test_transcripts import recorded, session
 
@@ -86,7 +86,7 @@ def test_a_submitted_password_spelling_a_header_name_is_no_echo(drawn: str) -> N
     # Shrunk from `check-server --max-examples 10000 --seed 1` against the
     # reference server: a drawn junk password matched the Content-Length header's
     # *name* and failed a correct server under RK-SAFE-002.
-    from conformance.spellings import echo_in
+    from conformance.judging.spellings import echo_in
 
     headers = [("content-length", "52"), ("content-type", "text/plain; charset=utf-8")]
     body = _error("invalid credentials").encode()

@@ -1,4 +1,4 @@
-"""The kit's bounded HTTP/1.1 client (conformance/exchange.py) against small
+"""The kit's bounded HTTP/1.1 client (conformance/transport/exchange.py) against small
 servers on 127.0.0.1: every legal framing read, headers sent as given,
 connections reused, and each broken answer an ExchangeError, never a hang."""
 
@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import pytest
 
 from conformance import ExchangeError, ExchangeTimeout, HttpClient, ResponseTooLarge
-from conformance.decoding import ContentDecoder
+from conformance.transport.decoding import ContentDecoder
 from tests.reliability.hostile import Target, hostile_server
 
 BODY = b'{"status":"success"}'

@@ -1,6 +1,6 @@
 """The fast path agrees with the normative validators.
 
-Soundness: whenever :func:`conformance.fastpath.accept` returns a record, the
+Soundness: whenever :func:`conformance.validation.fastpath.accept` returns a record, the
 normative validator of the format (jsonschema, xmlschema, lark) accepts the
 same body with the same record. Checked on every spec example, every vector
 and generated and mutated documents. The fast path may say "don't know" on a
@@ -18,10 +18,11 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from conformance import Format, Record, fastpath, renderings
-from conformance.artefacts import load_yaml, spec_bytes
-from conformance.bodies import VALIDATORS, validate_body
-from conformance.strategies import formats, loose_records, records
+from conformance import Format, Record, renderings
+from conformance.protocol.strategies import formats, loose_records, records
+from conformance.spec.artefacts import load_yaml, spec_bytes
+from conformance.validation import fastpath
+from conformance.validation.bodies import VALIDATORS, validate_body
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "03db883b5e19416fbd306413b2fc0eb4"

@@ -6,8 +6,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from conformance import Format, Record, renderings, validate_body
-from conformance.records import render_json, render_plain, render_xml
-from conformance.strategies import formats, loose_records, records
+from conformance.protocol.records import render_json, render_plain, render_xml
+from conformance.protocol.strategies import formats, loose_records, records
 
 
 @given(records(), formats())

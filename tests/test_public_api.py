@@ -15,7 +15,7 @@ def test_conformance_all_is_pinned() -> None:
             "error_schema", "is_known", "openapi", "page_text", "parse_xml",
             "plain_parser", "render", "renderings", "requirement", "responses_xsd",
             "spec_bytes", "spec_text", "success_schema", "validate_body",
-            # the bounded HTTP exchange (conformance/exchange.py)
+            # the bounded HTTP exchange (conformance/transport/exchange.py)
             "ConnectFailed", "ExchangeError", "ExchangeTimeout", "HttpClient", "HttpResponse",
             "ResponseTooLarge",
         ]

@@ -7,8 +7,8 @@ import pytest
 
 # Imported before any in-process pytester run: it snapshots sys.modules and drops
 # what a run imported, and the client suite registers its checks once per import.
-import conformance.client_suite.runner  # noqa: F401
-from conformance.pytest_plugin import NOTHING_SENT
+import conformance.client.runner  # noqa: F401
+from conformance.testing.pytest_plugin import NOTHING_SENT
 
 pytest_plugins = ["pytester"]
 

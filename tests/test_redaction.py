@@ -17,8 +17,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from conformance import REDACTED, Format, Record, Redactor, render
-from conformance.loopback import serving
-from conformance.redaction import PARTIAL_RUN
+from conformance.judging.redaction import PARTIAL_RUN
+from conformance.transport.loopback import serving
 from reference_impl.server import MemoryStore, build_app
 
 PASSWORD = "Canary pw&<>+=%41-ü-7d1e9c3a5b"
@@ -183,7 +183,7 @@ def test_every_spelling_of_a_password_is_masked() -> None:
 
 
 def test_the_judge_and_the_redactor_share_one_generator() -> None:
-    from conformance.spellings import echo_in
+    from conformance.judging.spellings import echo_in
 
     for name, spelling in planted(PASSWORD).items():
         body = f"status=error | statusCode=401 | reason=bad password {spelling}".encode()
@@ -237,7 +237,7 @@ def _serve_with(password: str, fault: object = None):  # type: ignore[no-untyped
 
 
 def _judge_with(password: str, fault: object = None):  # type: ignore[no-untyped-def]
-    from conformance.runner import ServerSuiteConfig, run_server_suite
+    from conformance.server.runner import ServerSuiteConfig, run_server_suite
 
     with _serve_with(password, fault) as url:
         config = ServerSuiteConfig(url, "regenkey-sandbox", password, seed=7, max_examples=3)
@@ -245,8 +245,8 @@ def _judge_with(password: str, fault: object = None):  # type: ignore[no-untyped
 
 
 def test_a_short_password_is_still_judged_and_the_run_says_how() -> None:
-    from conformance.results import Status
-    from conformance.spellings import SHORT_PASSWORD_NOTE
+    from conformance.judging.results import Status
+    from conformance.judging.spellings import SHORT_PASSWORD_NOTE
 
     clean = _judge_with("pass").requirements["RK-SAFE-002"]
     assert clean.status is Status.PASS and clean.checks_run > 0
@@ -335,7 +335,7 @@ def test_check_server_masks_every_spelling_a_target_echoes(tmp_path: Path) -> No
 def test_check_server_with_a_one_letter_password_keeps_its_own_words(tmp_path: Path) -> None:
     """Password ``x``: nothing of the kit's own text is masked, and RK-SAFE-002
     is judged (PASS, not SKIP) with the run saying once how."""
-    from conformance.spellings import SHORT_PASSWORD_NOTE
+    from conformance.judging.spellings import SHORT_PASSWORD_NOTE
 
     with _serve_with("x") as url:
         run = _check_server(url, "x", tmp_path)

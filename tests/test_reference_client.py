@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from conformance import Format, Record, render
-from conformance.loopback import serving
+from conformance.transport.loopback import serving
 from reference_impl.client import (
     ApiError,
     ClientTimeout,

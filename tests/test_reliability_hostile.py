@@ -104,7 +104,7 @@ def _calls(names: tuple[str, ...] | list[str], key: str) -> None:
         assert result["exit"] == CALL_EXPECTED[name], (name, result)
         assert "Traceback" not in stderr, (name, stderr)
         assert stderr.startswith(("regenkey call: ", "error: statusCode=")), (name, stderr)
-        # the kit's client (conformance/exchange.py) bounds the whole exchange
+        # the kit's client (conformance/transport/exchange.py) bounds the whole exchange
         assert float(str(result["seconds"])) < 2 * TIMEOUT + 1, (name, result)
         assert not leaks({name: stderr + str(result["stdout"])}, [CANARY_PASSWORD]), name
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conformance import catalogue
-from conformance.runner import selected_checks
+from conformance.server.runner import selected_checks
 from reference_impl.client import regenerate_api_key
 from tests.reliability.figures import record
 from tests.reliability.process import COMMAND, ServerProcess, server

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from conformance import Redactor
-from conformance.report_html import DOCS_PAGE, area
-from conformance.reports import junit_xml, report_html, write_reports
-from conformance.results import Failure, RunResult
+from conformance.judging.results import Failure, RunResult
+from conformance.reporting.html import DOCS_PAGE, area
+from conformance.reporting.reports import junit_xml, report_html, write_reports
 from tests.chromium import browse, chromium
 from tests.servers.broken import BROKEN
 from tests.test_broken_servers import judge

@@ -17,9 +17,9 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from conformance import Redactor
-from conformance.catalogue import catalogue_version, kit_identity, spec_digest
-from conformance.reports import report_schema, write_reports
-from conformance.results import RunResult
+from conformance.judging.results import RunResult
+from conformance.reporting.reports import report_schema, write_reports
+from conformance.spec.catalogue import catalogue_version, kit_identity, spec_digest
 from regenkey import terminal
 
 SPEC = Path(__file__).resolve().parent.parent / "spec"

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance.recording import FILE, Recorder
-from conformance.redaction import Redactor
-from conformance.report_text import printable
-from conformance.reports import write_reports
-from conformance.results import Failure, HttpMessage, RunResult
+from conformance.judging.redaction import Redactor
+from conformance.judging.results import Failure, HttpMessage, RunResult
+from conformance.reporting.reports import write_reports
+from conformance.reporting.text import printable
+from conformance.server.recording import FILE, Recorder
 
 CONTROLS = "".join(chr(c) for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)])
 HOSTILE = f"before{CONTROLS}\ud800after\x1b[2J\x9b31m"

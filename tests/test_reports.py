@@ -12,16 +12,16 @@ from xml.sax.saxutils import escape as xml_escape
 import pytest
 from jsonschema import Draft202012Validator
 
-from conformance.catalogue import Level
-from conformance.redaction import Redactor
-from conformance.reports import (
+from conformance.judging.redaction import Redactor
+from conformance.judging.results import Failure, HttpMessage, RunResult, Status
+from conformance.reporting.reports import (
     format_failure,
     junit_xml,
     report_document,
     report_schema,
     write_reports,
 )
-from conformance.results import Failure, HttpMessage, RunResult, Status
+from conformance.spec.catalogue import Level
 
 PASSWORD = "Canary-P4ss word&=%"
 KEY = "c0ffee00c0ffee00c0ffee00c0ffee00"
@@ -506,7 +506,7 @@ def test_files_written_atomically_no_temp_left(tmp_path: Path) -> None:
 def test_failed_write_leaves_no_temp_and_keeps_old_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import conformance.reports as reports
+    import conformance.reporting.reports as reports
 
     write_reports(_run(), tmp_path, Redactor())
     before = (tmp_path / "report.json").read_bytes()

@@ -20,10 +20,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from conformance import ENDPOINT_PATH, Redactor
-from conformance.loopback import serving
-from conformance.reports import report_schema, write_reports
-from conformance.results import Failure, RunResult, Step
-from conformance.runner import ServerSuiteConfig, run_server_suite
+from conformance.judging.results import Failure, RunResult, Step
+from conformance.reporting.reports import report_schema, write_reports
+from conformance.server.runner import ServerSuiteConfig, run_server_suite
+from conformance.transport.loopback import serving
 from reference_impl.server import MemoryStore, build_app
 from tests.servers.broken import BROKEN, PLAIN_USER, TRICKY_USER, Accounts
 

@@ -25,7 +25,7 @@ import schemathesis
 import yaml
 
 from conformance import Format, openapi, spec_text
-from conformance.loopback import serving
+from conformance.transport.loopback import serving
 from reference_impl.server import MemoryStore, build_app
 from regenkey.schemathesis_cases import asked, clean_key_request
 from regenkey.schemathesis_keys import KeyLedger, Outcome

@@ -33,7 +33,7 @@ from conformance import (
     spec_text,
     validate_body,
 )
-from conformance.loopback import serving
+from conformance.transport.loopback import serving
 from reference_impl.server import MemoryStore, SqliteStore, Store, build_app
 from reference_impl.server import app as app_module
 from reference_impl.server import requests as requests_module

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance import spellings as spellings_module
-from conformance.spellings import echo_in, may_hold, pattern, spellings
+from conformance.judging import spellings as spellings_module
+from conformance.judging.spellings import echo_in, may_hold, pattern, spellings
 
 secrets = st.text(min_size=1, max_size=16)
 around = st.text(st.characters(blacklist_characters="%&\\+"), max_size=8)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-import conformance.client_suite.checks  # registers the client checks
-import conformance.server_checks  # noqa: F401  (registers the server checks)
+import conformance.client.checks  # registers the client checks
+import conformance.server.checks  # noqa: F401  (registers the server checks)
 from conformance import Level, Party, catalogue, is_known
-from conformance.catalogue import ID_PATTERN
-from conformance.registry import get_check, registered_checks
-from conformance.selfcheck import SELF_CHECKS, resolve_pointer, run_self_checks
+from conformance.judging.registry import get_check, registered_checks
+from conformance.spec.catalogue import ID_PATTERN
+from conformance.spec.selfcheck import SELF_CHECKS, resolve_pointer, run_self_checks
 
 ROOT = Path(__file__).resolve().parent.parent
 CITED = re.compile(r"RK-[A-Z]+-[0-9]{3}")
@@ -80,7 +80,7 @@ def test_pointer_resolver_rejects_what_does_not_exist(pointer: str) -> None:
 
 
 def test_quote_check_catches_an_invented_quote(monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance import selfcheck
+    from conformance.spec import selfcheck
 
     monkeypatch.setattr(selfcheck, "page_text", lambda: "status=success only")
     problems = list(selfcheck._quotes())
@@ -131,7 +131,7 @@ def test_check_docstrings_start_with_their_first_id() -> None:
 
 # MUSTs about behaviour across requests (who may authenticate, what a request
 # rotates, which format answers) are held by transcript vectors
-# (conformance/vectors/transcripts.json, judged by conformance/transcripts.py).
+# (conformance/vectors/transcripts.json, judged by conformance/vectors/transcripts.py).
 # A MUST no vector holds yet would be listed here. This set may only shrink.
 BEHAVIOURAL_MUSTS_WITHOUT_VECTORS: set[str] = set()
 
@@ -141,7 +141,7 @@ def _vector_ids() -> set[str]:
     from importlib.resources import files
 
     ids: set[str] = set()
-    for entry in (files("conformance") / "vectors").iterdir():
+    for entry in (files("conformance.vectors")).iterdir():
         if not entry.name.endswith(".json") or entry.name.endswith("schema.json"):
             continue
         for group in json.loads(entry.read_text(encoding="utf-8")):

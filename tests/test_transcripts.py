@@ -16,9 +16,9 @@ import jsonschema
 import pytest
 
 from conformance import ENDPOINT_PATH, Format, Level, catalogue, validate_body
-from conformance.loopback import serving
-from conformance.transcripts import RULES, Kind, judge_transcript, read_transcript
-from conformance.vector_suite import Vector, transcript_vectors, vector_document, vectors_schema
+from conformance.transport.loopback import serving
+from conformance.vectors.suite import Vector, transcript_vectors, vector_document, vectors_schema
+from conformance.vectors.transcripts import RULES, Kind, judge_transcript, read_transcript
 from reference_impl.server import MemoryStore, build_app
 from tests.servers.breaker import ASGI
 from tests.servers.broken import BROKEN, PLAIN_USER, TRICKY_USER, Accounts, RacyStore

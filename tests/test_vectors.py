@@ -16,10 +16,10 @@ import jsonschema
 import pytest
 
 from conformance import Format, Record, is_known, render, spec_bytes, validate_body
-from conformance.artefacts import load_yaml
-from conformance.parser_suite import ParserSuiteConfig, run_parser_suite
-from conformance.results import RunResult, Status
-from conformance.vector_suite import (
+from conformance.judging.results import RunResult, Status
+from conformance.spec.artefacts import load_yaml
+from conformance.vectors.parser_suite import ParserSuiteConfig, run_parser_suite
+from conformance.vectors.suite import (
     Vector,
     body_vectors,
     judge_request,
@@ -237,7 +237,7 @@ def test_a_broken_parser_is_caught_by_exactly_its_must(bug: str, rid: str, words
 
 
 def test_every_parse_must_has_a_broken_parser() -> None:
-    from conformance.catalogue import Level, catalogue
+    from conformance.spec.catalogue import Level, catalogue
 
     musts = {r.id for r in catalogue() if r.id.startswith("RK-PARSE-") and r.level is Level.MUST}
     assert musts == {"RK-PARSE-001", "RK-PARSE-002"}

@@ -25,8 +25,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conformance.loopback import serving
-from conformance.reports import report_schema
+from conformance.reporting.reports import report_schema
+from conformance.transport.loopback import serving
 from reference_impl.server import MemoryStore, build_app
 from tests.servers.breaker import Breaker, Req, Resp
 from tests.servers.broken import BROKEN, PLAIN_USER, TRICKY_USER, Accounts

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from conformance import Format, validate_body
-from conformance.bodies import json_too_deep
-from conformance.loopback import serving
+from conformance.transport.loopback import serving
+from conformance.validation.bodies import json_too_deep
 from reference_impl.server import MemoryStore, build_app
 
 DEEP_JSON = '{"status": "success", "detail": ' + "[" * 2000 + "]" * 2000 + "}"

@@ -164,8 +164,9 @@ class ReferenceApp:
             LOGGER.error("unhandled %s", type(exc).__name__)
             answer = refusal(INTERNAL, Format.PLAIN, note)
         try:
-            await send({"type": "http.response.start", "status": answer.status,
-                        "headers": answer.headers})  # fmt: skip
+            await send(
+                {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
+            )
             await send({"type": "http.response.body", "body": answer.body})
         finally:
             self.access_log(access_line(scope, answer.status, note, started))

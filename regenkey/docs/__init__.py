@@ -19,9 +19,17 @@ INTRO = (
     "checks. Rules marked inferred are regenkey's reading where the page is silent."
 )
 SECTION_IDS = (
-    "endpoint", "methods", "parameters", "authentication", "formats", "responses", "errors",
-    "requirements", "samples", "conformance",
-)  # fmt: skip
+    "endpoint",
+    "methods",
+    "parameters",
+    "authentication",
+    "formats",
+    "responses",
+    "errors",
+    "requirements",
+    "samples",
+    "conformance",
+)
 
 
 def build_document() -> Document:

@@ -1,6 +1,6 @@
 """The responses the reference shows, produced by the reference server.
 
-The server runs in this process (``conformance.loopback.serving``) with a
+The server runs in this process (``conformance.transport.loopback.serving``) with a
 throwaway account; every body is judged by the kit's validators before it
 goes into the page, so the page shows only what the spec allows.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 
 from conformance import ENDPOINT_PATH, Format, Record, validate_body
-from conformance.loopback import serving
+from conformance.transport.loopback import serving
 from reference_impl.server import MemoryStore, build_app
 
 USER_ID = "docs-example"
@@ -43,27 +43,87 @@ class _Ask:
 
 
 _ASKS = (
-    _Ask("Success, JSON", "POST form: userId, password, format=json", Format.JSON,
-         {"format": "json"}, "credentials", True),
-    _Ask("Success, XML", "POST form: userId, password, format=xml", Format.XML,
-         {"format": "xml"}, "credentials", True),
-    _Ask("Success, plain", "POST form: userId, password, format=plain", Format.PLAIN,
-         {"format": "plain"}, "credentials", True),
-    _Ask("Success, plain by default", "POST: the current key in the apiKey header, no format",
-         Format.PLAIN, {}, "key", True),
-    _Ask("Error, JSON: wrong password", "POST form: userId, a wrong password, format=json",
-         Format.JSON, {"format": "json"}, "wrong-password", False),
-    _Ask("Error, XML: wrong password", "POST form: userId, a wrong password, format=xml",
-         Format.XML, {"format": "xml"}, "wrong-password", False),
-    _Ask("Error, plain: wrong password", "POST form: userId, a wrong password, format=plain",
-         Format.PLAIN, {"format": "plain"}, "wrong-password", False),
-    _Ask("Error, JSON: no credentials", "POST form: format=json, no credentials", Format.JSON,
-         {"format": "json"}, "none", False),
-    _Ask("Error, XML: a revoked key", "POST form: a previous key in the apiKey header, "
-         "format=xml", Format.XML, {"format": "xml"}, "bad-key", False),
-    _Ask("Error, plain: unknown format", "POST form: userId, password, format=yaml",
-         Format.PLAIN, {"format": "yaml"}, "credentials", False),
-)  # fmt: skip
+    _Ask(
+        "Success, JSON",
+        "POST form: userId, password, format=json",
+        Format.JSON,
+        {"format": "json"},
+        "credentials",
+        True,
+    ),
+    _Ask(
+        "Success, XML",
+        "POST form: userId, password, format=xml",
+        Format.XML,
+        {"format": "xml"},
+        "credentials",
+        True,
+    ),
+    _Ask(
+        "Success, plain",
+        "POST form: userId, password, format=plain",
+        Format.PLAIN,
+        {"format": "plain"},
+        "credentials",
+        True,
+    ),
+    _Ask(
+        "Success, plain by default",
+        "POST: the current key in the apiKey header, no format",
+        Format.PLAIN,
+        {},
+        "key",
+        True,
+    ),
+    _Ask(
+        "Error, JSON: wrong password",
+        "POST form: userId, a wrong password, format=json",
+        Format.JSON,
+        {"format": "json"},
+        "wrong-password",
+        False,
+    ),
+    _Ask(
+        "Error, XML: wrong password",
+        "POST form: userId, a wrong password, format=xml",
+        Format.XML,
+        {"format": "xml"},
+        "wrong-password",
+        False,
+    ),
+    _Ask(
+        "Error, plain: wrong password",
+        "POST form: userId, a wrong password, format=plain",
+        Format.PLAIN,
+        {"format": "plain"},
+        "wrong-password",
+        False,
+    ),
+    _Ask(
+        "Error, JSON: no credentials",
+        "POST form: format=json, no credentials",
+        Format.JSON,
+        {"format": "json"},
+        "none",
+        False,
+    ),
+    _Ask(
+        "Error, XML: a revoked key",
+        "POST form: a previous key in the apiKey header, format=xml",
+        Format.XML,
+        {"format": "xml"},
+        "bad-key",
+        False,
+    ),
+    _Ask(
+        "Error, plain: unknown format",
+        "POST form: userId, password, format=yaml",
+        Format.PLAIN,
+        {"format": "yaml"},
+        "credentials",
+        False,
+    ),
+)
 
 
 class DocsResponseError(RuntimeError):
@@ -78,9 +138,14 @@ def _judge(ask: _Ask, response: httpx.Response) -> Exchange:
     if verdict.record.is_success != ask.success:
         raise DocsResponseError(f"{ask.title}: expected success={ask.success}, got {verdict}")
     return Exchange(
-        ask.title, ask.shown, ask.fmt, response.status_code,
-        response.headers.get("content-type", ""), response.text, verdict.record,
-    )  # fmt: skip
+        ask.title,
+        ask.shown,
+        ask.fmt,
+        response.status_code,
+        response.headers.get("content-type", ""),
+        response.text,
+        verdict.record,
+    )
 
 
 def produce_exchanges() -> list[Exchange]:

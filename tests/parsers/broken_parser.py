@@ -21,7 +21,7 @@ import sys
 import time
 
 from conformance import Format, validate_body
-from conformance.vector_suite import decode_body
+from conformance.vectors.suite import decode_body
 
 HEX_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32}(?![0-9A-Za-z])")
 LONE_BAR = re.compile(r"(?<! )\|(?! )")

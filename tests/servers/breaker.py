@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from conformance import Format, Record, validate_body
-from conformance.records import render_json, render_plain, render_xml
+from conformance.protocol.records import render_json, render_plain, render_xml
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

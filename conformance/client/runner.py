@@ -1,0 +1,339 @@
+"""Run the client suite: start the conformance servers, run the command once
+per scenario, then judge everything it sent and printed.
+
+Scenarios run ``jobs`` at a time, each on a server of its own (its base URL
+tells the servers apart), so a slow client costs seconds, not minutes. The
+command's exit code is recorded, never judged; a command that cannot start
+or outlives its timeout makes the case an ERROR, not a failure.
+
+For an SDK's own tests, :func:`sdk_server` runs one conformance server and
+judges what the SDK sent with the request checks alone (the pytest plugin).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import random
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from conformance.client import variant_checks  # noqa: F401 (registers RK-CLI-003/004)
+from conformance.client.app import Answer, RecordedRequest, RecordingApp
+from conformance.client.checks import (  # importing registers the checks
+    REQUEST_CHECKS,
+    ClientContext,
+    reproduction,
+)
+from conformance.client.execution import run_command
+from conformance.client.parser_checks import PARSER_CHECKS
+from conformance.client.scenarios import (
+    ALL_FORMATS,
+    Auth,
+    Case,
+    Expectation,
+    Scenario,
+    plan,
+)
+from conformance.judging.redaction import Redactor
+from conformance.judging.registry import CheckSpec, registered_checks
+from conformance.judging.results import RunResult, Status
+from conformance.protocol.records import ENDPOINT_PATH, MEDIA_TYPES, Format, Record, render
+from conformance.reporting.reports import format_failure
+from conformance.spec.catalogue import Party
+from conformance.transport.loopback import serving
+
+Serve = Callable[[Any], AbstractContextManager[str]]
+Progress = Callable[[int, int, str, str], None]
+AUTHS = {
+    "both": (Auth.CREDENTIALS, Auth.KEY),
+    "credentials": (Auth.CREDENTIALS,),
+    "key": (Auth.KEY,),
+}
+
+
+@dataclass(frozen=True)
+class ClientSuiteConfig:
+    command: str
+    raw: bool = False
+    strict: bool = False
+    requirements: frozenset[str] | None = None
+    timeout: float = 10.0
+    seed: int = 0
+    auth: str = "both"
+    jobs: int = 2
+    formats: tuple[Format, ...] = ALL_FORMATS  # the formats the client claims to parse
+
+
+def parse_formats(text: str) -> tuple[Format, ...] | str:
+    """``--formats json,xml``: the formats, in the suite's order, or a usage problem."""
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in {f.value for f in ALL_FORMATS}]
+    if unknown or not names:
+        return f"--formats takes a comma list of plain, json, xml (got {text!r})"
+    return tuple(f for f in ALL_FORMATS if f.value in names)
+
+
+def selected_checks(
+    requirements: Iterable[str] | None, names: Iterable[str] | None = None
+) -> list[CheckSpec]:
+    """The client checks that judge any of ``requirements`` (all when None);
+    a parser's own checks (RK-PARSE-*) are check-parser's."""
+    found = [c for c in registered_checks(Party.CLIENT) if c.name not in PARSER_CHECKS]
+    if names is not None:
+        found = [c for c in found if c.name in set(names)]
+    if requirements is None:
+        return found
+    wanted = set(requirements)
+    return [c for c in found if wanted & set(c.requirement_ids)]
+
+
+def add_secret(redactor: Redactor, secret: str | None) -> None:
+    """A secret in every spelling a client may send or print: the Redactor's
+    own generator (:mod:`conformance.judging.spellings`) covers URL-encoding in any
+    variant, twice too, JavaScript's encodeURIComponent and backslash escapes."""
+    redactor.add(secret)
+
+
+def _scrubbed_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("REGENKEY_")}
+
+
+class _InOrder:
+    """Progress lines in scenario order, whatever order the jobs finish in,
+    so that ``[ 2/24]`` is always scenario 02."""
+
+    def __init__(self, cases: list[Case], progress: Progress | None) -> None:
+        self._cases, self._progress = cases, progress
+        self._lock = threading.Lock()
+        self._finished: dict[int, str] = {}
+        self._next = 0
+
+    def done(self, index: int, word: str) -> None:
+        if self._progress is None:
+            return
+        with self._lock:
+            self._finished[index] = word
+            while self._next in self._finished:
+                scenario = self._cases[self._next].scenario
+                assert scenario is not None
+                word = self._finished.pop(self._next)
+                self._next += 1
+                self._progress(self._next, len(self._cases), scenario.name, word)
+
+
+def _run_scenarios(
+    config: ClientSuiteConfig, scenarios: list[Scenario], serve: Serve, progress: Progress | None
+) -> list[Case]:
+    cases = [Case(s.expectation, scenario=s) for s in scenarios]
+    jobs = max(1, min(config.jobs, len(scenarios)))
+    free: queue.Queue[tuple[RecordingApp, str]] = queue.Queue()
+    base = _scrubbed_environment()
+    shown = _InOrder(cases, progress)
+    cannot_start: list[str] = []
+    with ExitStack() as stack:
+        for _ in range(jobs):
+            app = RecordingApp()
+            free.put((app, stack.enter_context(serve(app))))
+
+        def one(index: int) -> None:
+            case = cases[index]
+            scenario = case.scenario
+            assert scenario is not None
+            if cannot_start:  # it will not start for the next scenario either
+                case.error = cannot_start[0]
+                shown.done(index, case.error)
+                return
+            app, url = free.get()
+            try:
+                app.plan(scenario.answer)
+                outcome = run_command(config.command, base | scenario.env(url), config.timeout)
+                case.requests = app.take()
+            finally:
+                free.put((app, url))
+            if isinstance(outcome, str):
+                case.error = outcome
+                if "cannot start" in outcome:
+                    cannot_start.append(outcome)
+                word = outcome
+            else:
+                case.output = outcome
+                word = f"exit {outcome.exit_code}, {len(case.requests)} request(s)"
+            shown.done(index, word)
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(one, range(len(cases))))
+    return cases
+
+
+# Requirements that only a scenario of one way of authenticating can judge: with
+# ``--auth`` leaving it out, they are outside the run's scope, not unjudged.
+NEEDS_AUTH = {Auth.KEY: ("RK-AUTH-010",), Auth.CREDENTIALS: ("RK-PARAM-003",)}
+
+
+def judge(
+    ctx: ClientContext,
+    specs: list[CheckSpec],
+    requirements: frozenset[str] | None,
+    out_of_scope: frozenset[str] = frozenset(),
+) -> None:
+    """Run ``specs`` over ``ctx``'s cases and settle the verdicts; ids in
+    ``out_of_scope`` appear only if something was recorded for them."""
+    for spec in specs:
+        with ctx.running(spec.name):
+            try:
+                spec.func(ctx)
+            except Exception as exc:  # a bug in the kit: ERROR, never the client's fault
+                for rid in spec.requirement_ids:
+                    ctx.result.record_error(rid, f"{spec.name}: kit error {type(exc).__name__}")
+    for case in ctx.cases:
+        if case.error is not None:
+            for spec in specs:
+                for rid in spec.requirement_ids:
+                    ctx.result.record_error(rid, ctx.redactor(f"{case.label}: {case.error}"))
+    result = ctx.result
+    if requirements is not None:
+        result.requirements = {k: v for k, v in result.requirements.items() if k in requirements}
+    for spec in specs:
+        for rid in spec.requirement_ids:
+            if rid in out_of_scope and rid not in result.requirements:
+                continue
+            if requirements is None or rid in requirements:
+                result.result_for(rid)
+    result.finish()
+
+
+def run_client_suite(
+    config: ClientSuiteConfig,
+    redactor: Redactor,
+    progress: Progress | None = None,
+    serve: Serve = serving,
+) -> RunResult:
+    """Judge the client that ``config.command`` runs; secrets go to ``redactor``."""
+    result = RunResult("client", config.command, config.seed, config.strict)
+    result.started = datetime.now(UTC)
+    started = time.perf_counter()
+    auths = AUTHS[config.auth]
+    scenarios = plan(random.Random(config.seed), auths, config.formats)  # noqa: S311
+    result.scope = {"formats": [f.value for f in config.formats], "auth": [a.value for a in auths]}
+    for scenario in scenarios:
+        for secret in scenario.secrets():
+            add_secret(redactor, secret)
+    cases = _run_scenarios(config, scenarios, serve, progress)
+    result.cases = sum(len(c.requests) for c in cases)
+    formats = "" if config.formats == ALL_FORMATS else ",".join(f.value for f in config.formats)
+    repro = reproduction(config.command, config.raw, config.auth, config.seed, formats)
+    ctx = ClientContext(cases, result, redactor, config.raw, repro)
+    skipped = [rid for auth, ids in NEEDS_AUTH.items() if auth not in auths for rid in ids]
+    judge(ctx, selected_checks(config.requirements), config.requirements, frozenset(skipped))
+    result.duration_s = time.perf_counter() - started
+    return result
+
+
+def judge_requests(
+    cases: list[Case], redactor: Redactor, strict: bool = False, seed: int = 0
+) -> RunResult:
+    """Judge recorded requests alone (an SDK's own test): the request checks."""
+    result = RunResult("client", "pytest", seed, strict)
+    result.cases = sum(len(c.requests) for c in cases)
+    judge(ClientContext(cases, result, redactor), selected_checks(None, REQUEST_CHECKS), None)
+    return result
+
+
+def summary_counts(result: RunResult) -> dict[Status, int]:
+    counts = dict.fromkeys(Status, 0)
+    for r in result.requirements.values():
+        counts[r.status] += 1
+    return counts
+
+
+# --- an SDK's own tests (the pytest plugin) -------------------------------------------
+
+
+@dataclass
+class ConformanceServer:
+    """A running conformance server and the account an SDK may use on it."""
+
+    base_url: str
+    user_id: str
+    password: str = field(repr=False)  # a traceback printing the server never shows it
+    api_key: str = field(repr=False)
+    app: RecordingApp
+    issued_keys: list[str] = field(default_factory=list)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, exactly as it arrived."""
+        return self.app.take()
+
+    def answer(self, request: RecordedRequest) -> Answer:
+        if request.raw_path != ENDPOINT_PATH:
+            return Answer(404, "text/plain", b"not found")
+        params, _ = request.params()
+        values = {p.name: p.value for p in params}
+        fmt = Format.parse(values.get("format"))
+        headers = [v.strip() for v in request.header_values("apiKey")]
+        by_key = self.api_key in headers
+        by_credentials = (values.get("userId"), values.get("password")) == (
+            self.user_id,
+            self.password,
+        )
+        if fmt is None:
+            record, fmt = Record.error("400", "unknown format"), Format.PLAIN
+        elif by_key or by_credentials:
+            record = Record.success(uuid.uuid4().hex)
+            self.issued_keys.append(record.api_key or "")
+        else:
+            record = Record.error("401", "invalid credentials")
+        return Answer(200, f"{MEDIA_TYPES[fmt]}; charset=UTF-8", render(record, fmt).encode())
+
+    def redactor(self) -> Redactor:
+        redactor = Redactor()
+        for secret in (self.password, self.api_key, *self.issued_keys):
+            add_secret(redactor, secret)
+        return redactor
+
+    def verdicts(self, strict: bool = False) -> tuple[list[str], list[str]]:
+        """The kit's verdicts on the requests so far: (failures, SHOULD findings)."""
+        requests = self.requests
+        if not requests:
+            return [], []
+        expect = Expectation(self.user_id, self.password, self.api_key)
+        redactor = self.redactor()
+        result = judge_requests([Case(expect, requests)], redactor, strict)
+        failing, findings = [], []
+        for req in result.ordered():
+            texts = [redactor(format_failure(f, req.level)) for f in req.failures[:3]]
+            if req.status is Status.FAIL or (strict and req.status is Status.NON_STRICT):
+                failing += texts
+            elif req.status is Status.NON_STRICT:
+                findings += texts
+        return failing, findings
+
+
+@contextmanager
+def sdk_server() -> Iterator[ConformanceServer]:
+    """A conformance server for an SDK's test, with a fresh account.
+
+    It answers like the real endpoint, with one simplification: its key stays
+    valid after a regeneration, so a test may use it more than once.
+    """
+    app = RecordingApp()
+    with serving(app) as base_url:
+        server = ConformanceServer(
+            base_url=base_url,
+            user_id=f"sdk.{secrets.token_hex(3)}@example.com",
+            password=f"Sdk {secrets.token_urlsafe(6)} +&=%41#ü€",
+            api_key=uuid.uuid4().hex,
+            app=app,
+        )
+        app.plan(server.answer)
+        yield server

@@ -1,0 +1,3 @@
+"""The judging layer: the check registry, results and verdicts, redaction and the secret-spelling
+generator.
+"""

@@ -1,0 +1,3 @@
+"""The server suite: runner, context, recording, follow-up verdicts and the checks by requirement
+area.
+"""

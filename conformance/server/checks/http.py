@@ -1,0 +1,204 @@
+"""Path, methods and request encodings (RK-HTTP-*, RK-PARAM-001)."""
+
+from __future__ import annotations
+
+from conformance.errors import Blocked, CredentialsRefused
+from conformance.judging.registry import check
+from conformance.protocol.records import ENDPOINT_PATH, Format
+from conformance.protocol.wire import Encoding, RequestSpec
+from conformance.server.context import ServerContext
+from conformance.server.verdicts import probe, succeeded
+from conformance.spec.catalogue import Party
+
+S = Party.SERVER
+
+# What nearly every check leans on: credentials in a form body, with the exact
+# parameter names, working again after a regeneration. When one of these has
+# failed, the checks that need them are blocked rather than failed.
+FOUNDATION = ("RK-HTTP-002", "RK-AUTH-001", "RK-PARAM-001", "RK-ROT-004")
+
+
+def _lower_case_names(params: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((name.lower(), value) for name, value in params)
+
+
+@check("RK-HTTP-002", "RK-AUTH-001", "RK-PARAM-001", party=S)
+def post_form_is_accepted(ctx: ServerContext) -> None:
+    """RK-HTTP-002: a POST with a form body and the exact names regenerates the key.
+
+    When it does not, the check finds out why, so that one fault is reported
+    under one id: lower-case names work (RK-PARAM-001), another encoding works
+    (RK-HTTP-002), the key given works in the header (RK-AUTH-001). When the
+    account authenticates in no form at all, the run's own credentials are
+    wrong: an ERROR for the user (CredentialsRefused), never the server's FAIL.
+    Until the cause is known, an answer in another format is blamed on no id.
+    """
+    spec = RequestSpec("POST", Encoding.FORM, ctx.credentials("json"))
+    ex = ctx.send(spec, Format.JSON, error_rule=None)
+    if ex.new_key is not None:
+        for rid in ("RK-HTTP-002", "RK-AUTH-001", "RK-PARAM-001"):
+            ctx.result.record_pass(rid)
+        return
+    if ex.verdict is not None and ex.verdict.violations and not ex.unjudged:
+        succeeded(ctx, "RK-HTTP-002", ex, "POST with a form body must be accepted")
+        return
+    variant = RequestSpec("POST", Encoding.FORM, _lower_case_names(ctx.credentials("json")))
+    if _authenticates(ctx, variant):
+        succeeded(ctx, "RK-PARAM-001", ex, "userId/password/format, exactly so, must work")
+        return
+    for method, encoding in (
+        ("GET", Encoding.QUERY),
+        ("POST", Encoding.MULTIPART),
+        ("POST", Encoding.XML),
+    ):
+        if _authenticates(ctx, RequestSpec(method, encoding, ctx.credentials("json"))):
+            succeeded(ctx, "RK-HTTP-002", ex, "POST with a form body must be accepted")
+            return
+    if ctx.account.api_key is not None:  # a key was given: the account is real
+        keyed = RequestSpec("POST", Encoding.FORM, (("format", "json"),), ctx.key_header())
+        if _authenticates(ctx, keyed):
+            succeeded(ctx, "RK-AUTH-001", ex, "userId and password must authenticate")
+            return
+    raise CredentialsRefused()
+
+
+def _authenticates(ctx: ServerContext, spec: RequestSpec) -> bool:
+    """A diagnostic request: whether it regenerates the key (its answer's
+    format is judged under no id: the diagnosis has not found the cause yet)."""
+    ex = ctx.send(spec, Format.JSON, error_rule=None)
+    return ex.new_key is not None or ex.observed_key is not None
+
+
+@check("RK-ROT-004", party=S, requires=FOUNDATION[:3])
+def credentials_keep_working(ctx: ServerContext) -> None:
+    """RK-ROT-004: after a regeneration of either kind the same credentials regenerate again.
+
+    A fresh login follows a regeneration by credentials and then one by the
+    apiKey header, so that credentials that die after either kind are
+    reported here, under this id, before any check that leans on them.
+    """
+    ex = ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("json")), Format.JSON)
+    if not succeeded(ctx, "RK-ROT-004", ex, "credentials must keep working after a regeneration"):
+        return
+    try:
+        keyed = RequestSpec("POST", Encoding.FORM, (("format", "json"),), ctx.key_header())
+        if ctx.send(keyed, Format.JSON, error_rule=None).new_key is None:
+            return  # the header does not work: RK-AUTH-002 judges that, not this check
+    except Blocked:
+        return  # no key known, or the live rotation budget is spent
+    ex = ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("json")), Format.JSON)
+    what = "credentials must keep working after a regeneration by the apiKey header"
+    succeeded(ctx, "RK-ROT-004", ex, what)
+
+
+@check("RK-ROT-006", party=S, requires=FOUNDATION)
+def refused_request_keeps_key(ctx: ServerContext) -> None:
+    """RK-ROT-006: a refused request leaves the current key valid.
+
+    It runs before any other check sends a refusal, and first proves the key
+    works, so that a failure here can only mean the refusal rotated the key.
+    """
+    ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("plain")), Format.PLAIN)
+    probe = RequestSpec("POST", Encoding.FORM, (("format", "plain"),), ctx.key_header())
+    if ctx.send(probe, Format.PLAIN).new_key is None:
+        raise Blocked("the apiKey header did not work (see RK-AUTH-002)", causes=("RK-AUTH-002",))
+    wrong = (("userId", ctx.account.user_id), ("password", ctx.account.password + "x"))
+    refusals = (
+        RequestSpec("POST", Encoding.FORM, (*wrong, ("format", "plain"))),
+        RequestSpec("POST", Encoding.FORM, ctx.credentials("nonsense")),
+        RequestSpec("POST", Encoding.FORM, (("format", "plain"),)),
+    )
+    for refusal in refusals:
+        ctx.send(refusal, Format.PLAIN)
+    spec = RequestSpec("POST", Encoding.FORM, (("format", "plain"),), ctx.key_header())
+    succeeded(ctx, "RK-ROT-006", ctx.send(spec, Format.PLAIN), "the key must survive refusals")
+
+
+@check("RK-HTTP-003", party=S, requires=FOUNDATION)
+def get_query_is_accepted(ctx: ServerContext) -> None:
+    """RK-HTTP-003: a GET with the parameters in the query regenerates the key."""
+    spec = RequestSpec("GET", Encoding.QUERY, ctx.credentials("json"))
+    probe(ctx, "RK-HTTP-003", spec, Format.JSON, "GET with a query string must be accepted")
+
+
+@check("RK-HTTP-004", party=S, requires=FOUNDATION)
+def post_xml_is_accepted(ctx: ServerContext) -> None:
+    """RK-HTTP-004: a POST with the page's <Account> XML body regenerates the key."""
+    spec = RequestSpec("POST", Encoding.XML, ctx.credentials("xml"))
+    probe(ctx, "RK-HTTP-004", spec, Format.XML, "POST with an <Account> body must be accepted")
+
+
+@check("RK-HTTP-005", party=S, requires=FOUNDATION)
+def post_multipart_is_accepted(ctx: ServerContext) -> None:
+    """RK-HTTP-005: a POST with multipart/form-data fields regenerates the key."""
+    spec = RequestSpec("POST", Encoding.MULTIPART, ctx.credentials("json"))
+    probe(ctx, "RK-HTTP-005", spec, Format.JSON, "POST with a multipart body must be accepted")
+
+
+@check("RK-HTTP-006", party=S, requires=FOUNDATION)
+def chunked_body_is_accepted(ctx: ServerContext) -> None:
+    """RK-HTTP-006: a chunked POST body (no Content-Length) regenerates the key."""
+    spec = RequestSpec("POST", Encoding.FORM, ctx.credentials("json"), chunked=True)
+    probe(ctx, "RK-HTTP-006", spec, Format.JSON, "a chunked form body must be accepted")
+
+
+@check("RK-HTTP-007", party=S, requires=(*FOUNDATION, "RK-HTTP-003"))
+def get_with_content_type_is_accepted(ctx: ServerContext) -> None:
+    """RK-HTTP-007: a GET with a Content-Type header and an empty body regenerates the key."""
+    spec = RequestSpec(
+        "GET",
+        Encoding.QUERY,
+        ctx.credentials("json"),
+        content_type="application/x-www-form-urlencoded",
+    )
+    what = "a GET with a Content-Type and no body must be accepted"
+    probe(ctx, "RK-HTTP-007", spec, Format.JSON, what)
+
+
+@check("RK-HTTP-009", party=S, requires=FOUNDATION)
+def post_query_is_accepted(ctx: ServerContext) -> None:
+    """RK-HTTP-009: a POST with the parameters in the query regenerates the key."""
+    spec = RequestSpec("POST", Encoding.QUERY, ctx.credentials("json"))
+    probe(ctx, "RK-HTTP-009", spec, Format.JSON, "a POST with a query string should be accepted")
+
+
+@check("RK-HTTP-008", party=S, destructive=False)
+def other_methods_are_refused(ctx: ServerContext) -> None:
+    """RK-HTTP-008: other methods get 405 with an Allow header naming GET and POST."""
+    for method in ("PUT", "DELETE", "PATCH"):
+        ex = ctx.send(RequestSpec(method, Encoding.QUERY, ctx.credentials("json")))
+        allow = {m.strip().upper() for m in ex.headers.get("allow", "").split(",")}
+        ctx.expect(
+            "RK-HTTP-008",
+            ex.status == 405 and {"GET", "POST"} <= allow,
+            ex,
+            f"{method} should be refused with 405 and an Allow header",
+            "HTTP 405, Allow: GET, POST",
+            f"HTTP {ex.status}, Allow: {ex.headers.get('allow', '(none)')}",
+        )
+
+
+@check("RK-HTTP-001", party=S, destructive=False)
+def path_is_exact(ctx: ServerContext) -> None:
+    """RK-HTTP-001: only the exact path regenerates; near misses issue no key."""
+    for path in (ENDPOINT_PATH.lower(), ENDPOINT_PATH + "X", "/SMSApi/rest/regenerateApiKey"):
+        spec = RequestSpec("POST", Encoding.FORM, ctx.credentials("json"), path=path)
+        ex = ctx.send(spec)
+        ctx.expect(
+            "RK-HTTP-001",
+            ex.new_key is None and b'"apiKey"' not in ex.body,
+            ex,
+            f"{path} is not the endpoint and must not regenerate the key",
+            "no new key (404 or an error)",
+            f"HTTP {ex.status}",
+        )
+
+
+@check("RK-PARAM-001", party=S, requires=(*FOUNDATION, "RK-HTTP-003"))
+def parameter_names_are_exact(ctx: ServerContext) -> None:
+    """RK-PARAM-001: userId, password and format, spelt exactly, work in every encoding."""
+    # Query and form only: the other encodings have requirements of their own.
+    for method, encoding in (("GET", Encoding.QUERY), ("POST", Encoding.FORM)):
+        spec = RequestSpec(method, encoding, ctx.credentials("plain"))
+        what = f"userId/password/format in a {encoding} request"
+        probe(ctx, "RK-PARAM-001", spec, Format.PLAIN, what)

@@ -1,0 +1,3 @@
+"""The spec layer: the normative artefacts (read through importlib.resources), the requirement
+catalogue and the spec's self-checks.
+"""

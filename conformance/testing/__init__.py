@@ -1,0 +1,1 @@
+"""Testing integrations: the pytest plugin."""
