@@ -21,6 +21,7 @@ from conformance import Format, Redactor, page_text, renderings, validate_body
 from conformance.client.app import BodyKind, RecordedRequest, RecordingApp
 from conformance.client.runner import ClientSuiteConfig, ConformanceServer, run_client_suite
 from conformance.client.scenarios import Auth, plan
+from conformance.protocol.records import every_rendering
 from conformance.spec.catalogue import Party, catalogue
 from conformance.transport.loopback import serving
 from regenkey.cli import main
@@ -53,13 +54,13 @@ def with_status(report: dict[str, Any], status: str) -> set[str]:
 
 def test_scenarios_serve_every_allowed_variant_valid_and_secrets_that_need_encoding() -> None:
     scenarios = plan(random.Random(1))
-    assert 15 <= len(scenarios) <= 24  # keeps a run of the reference client near 20 s
     for s in scenarios:
         assert validate_body(s.body, s.fmt).ok, s.name
-        assert all(c in s.password for c in " +&=%ü"), s.name
+        assert all(c in s.password for c in " +&=%<>\"'"), s.name
+        assert any(ord(c) > 127 for c in s.password), s.name
     for fmt in Format:
         served = {s.variant for s in scenarios if s.fmt is fmt}
-        assert served == {label for label, _ in renderings(scenarios[0].record, fmt)}
+        assert served == {label for label, _ in every_rendering(scenarios[0].record, fmt)}
     assert any("charset" in s.content_type for s in scenarios)
     assert any(s.content_type.startswith("text/xml") for s in scenarios)
     assert any(not s.record.is_success and s.http_status == 401 for s in scenarios)
@@ -69,8 +70,11 @@ def test_scenarios_serve_every_allowed_variant_valid_and_secrets_that_need_encod
 def test_errors_are_served_under_200_and_once_more_under_4xx_per_format() -> None:
     scenarios = plan(random.Random(1))
     under_4xx = [s for s in scenarios if s.http_status != 200]
-    # One per format, the page's own error rendering, judged by RK-CLI-004 alone.
-    assert sorted(s.fmt.value for s in under_4xx) == ["json", "plain", "xml"]
+    # One per format and way of authenticating, the page's own error rendering,
+    # judged by RK-CLI-004 alone.
+    assert sorted((s.fmt.value, s.auth.value) for s in under_4xx) == sorted(
+        (f.value, a.value) for f in Format for a in Auth
+    )
     for s in under_4xx:
         assert 400 <= s.http_status < 500 and not s.record.is_success and not s.baseline
         assert s.variant == next(iter(renderings(s.record, s.fmt)))[0]
@@ -199,14 +203,23 @@ def test_page_node_samples_pass_in_raw_mode(tmp_path: Path, which: str) -> None:
     code, report = check_client(tmp_path, command, "--raw", "--auth", "credentials")
     assert code == 0, report
     assert with_status(report, "fail") == set()
-    # The GET sample puts the password in the URL: a SHOULD, so NON-STRICT.
-    assert with_status(report, "non-strict") == ({"RK-AUTH-012"} if which == "GET" else set())
+    # The GET sample puts the password in the URL, and neither sets a timeout:
+    # SHOULDs (RK-AUTH-012, RK-CLI-006), so NON-STRICT.
+    expected = {"RK-CLI-006"} | ({"RK-AUTH-012"} if which == "GET" else set())
+    assert with_status(report, "non-strict") == expected
+
+
+def with_curl_timeout(tmp_path: Path, command: str) -> str:
+    """``command`` with a .curlrc that bounds every transfer, as a user's own
+    would: curl waits for ever unless told (RK-CLI-006, a SHOULD)."""
+    (tmp_path / ".curlrc").write_text("max-time = 20\n", encoding="utf-8")
+    return f"CURL_HOME={shlex.quote(str(tmp_path))} {command}"
 
 
 def test_curl_client_passes_strict_in_raw_mode(tmp_path: Path) -> None:
     if shutil.which("curl") is None:
         pytest.skip("curl not installed")
-    command = f"sh {shlex.quote(str(CLIENTS / 'curl_client.sh'))}"
+    command = with_curl_timeout(tmp_path, f"sh {shlex.quote(str(CLIENTS / 'curl_client.sh'))}")
     code, report = check_client(tmp_path, command, "--raw", "--strict")
     assert code == 0, report
     assert "RK-AUTH-010" in with_status(report, "pass")
@@ -253,7 +266,8 @@ def test_the_vendors_php_class_passes_in_raw_mode(tmp_path: Path) -> None:
 def test_a_curl_client_sending_an_account_body_with_a_bom_passes_strict(tmp_path: Path) -> None:
     if shutil.which("curl") is None:
         pytest.skip("curl not installed")
-    command = f"sh {shlex.quote(str(CLIENTS / 'curl_account_xml.sh'))}"
+    script = f"sh {shlex.quote(str(CLIENTS / 'curl_account_xml.sh'))}"
+    command = with_curl_timeout(tmp_path, script)
     code, report = check_client(tmp_path, command, "--raw", "--strict")
     assert code == 0, report
     assert {"RK-HTTP-011", "RK-PARAM-001", "RK-FMT-006"} <= with_status(report, "pass")
@@ -316,7 +330,9 @@ BROKEN = [
     ("statuscode-int", "RK-CLI-001"),
     ("success-on-error", "RK-CLI-002"),
     ("invents-key", "RK-CLI-002"),
-    ("regex-json", "RK-CLI-003"),
+    # Two faults: "\"" left undecoded misreads the page's own error rendering once
+    # a reason holds a quote (RK-CLI-001); '": "' wanted misses compact JSON (RK-CLI-003).
+    ("regex-json", "RK-CLI-001,RK-CLI-003"),
     ("xml-needs-declaration", "RK-CLI-003"),
     ("charset-choke", "RK-CLI-003"),
 ]
@@ -328,14 +344,28 @@ def test_broken_client_is_caught_with_exactly_its_requirement(
 ) -> None:
     code, report = check_client(tmp_path, pyclient("--bug", bug))
     assert code == 1
-    assert with_status(report, "fail") == {rid}
+    assert with_status(report, "fail") == set(rid.split(","))
     assert with_status(report, "non-strict") == set()
+
+
+def _broken_client_ids() -> set[str]:
+    """The ids the one-file broken clients of tests/clients/broken/ expect."""
+    found: set[str] = set()
+    for path in (CLIENTS / "broken").iterdir():
+        if not path.is_file():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines()[:5]:
+            if "regenkey-expect:" in line:
+                found |= set(line.split("regenkey-expect:", 1)[1].strip().split(","))
+    return found
 
 
 def test_every_client_must_has_a_broken_client() -> None:
     musts = {r.id for r in catalogue() if r.applies_to_client() and r.level.value == "MUST"}
     parser_musts = {rid for rid in musts if rid.startswith("RK-PARSE-")}  # tests/test_vectors.py
-    assert musts - parser_musts == {rid for _, rid in BROKEN}
+    caught = {rid for _, ids in BROKEN for rid in ids.split(",")} | _broken_client_ids()
+    assert musts - parser_musts <= caught
+    assert {"RK-PARAM-003", "RK-CLI-001", "RK-CLI-002", "RK-CLI-003"} <= _broken_client_ids()
 
 
 @pytest.mark.parametrize(
@@ -394,10 +424,12 @@ def test_a_command_that_cannot_start_is_an_error(tmp_path: Path) -> None:
 
 
 def test_a_command_that_hangs_is_an_error_and_is_killed(tmp_path: Path) -> None:
-    hang = '[ "$REGENKEY_FORMAT" = xml ] && [ -n "$REGENKEY_API_KEY" ] && exec sleep 30'
+    hang = '[ "$REGENKEY_FORMAT" = xml ] && [ -n "$REGENKEY_ROTATIONS" ] && exec sleep 30'
     started = time.monotonic()
     code, report = check_client(tmp_path, f"{hang}; {pyclient()}", "--timeout", "1")
-    assert time.monotonic() - started < 15
+    # six hung runs of a second each, beside the plan and the safety scenarios,
+    # on a loaded machine: well under the 90 s the six 30 s hangs would take
+    assert time.monotonic() - started < 60
     assert code == 2
     assert with_status(report, "fail") == set() and with_status(report, "error")
 
@@ -409,7 +441,7 @@ def test_progress_lines_follow_the_scenario_numbers(
     code, _ = check_client(tmp_path, slow_first, "--jobs", "3")
     assert code == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  [")]
-    assert len(lines) == 24
+    assert len(lines) >= len(plan(random.Random(int(SEED))))  # the plan, then any extras
     for n, line in enumerate(lines, start=1):
         counter, name = line.split("]", 1)
         assert int(counter.strip(" [").split("/")[0]) == n == int(name.split()[0]), line
@@ -432,7 +464,8 @@ def test_no_descendant_of_a_client_command_survives(tmp_path: Path, spawn: str) 
     assert code == 0, report
     assert time.monotonic() - started < 60
     left = [int(line) for line in pids.read_text(encoding="utf-8").split()]
-    assert len(left) == len(plan(random.Random(0), formats=(Format.JSON,)))
+    # one per run of the command: the plan's, then any safety scenarios'
+    assert len(left) >= len(plan(random.Random(int(SEED)), formats=(Format.JSON,)))
     deadline = time.monotonic() + 5
     alive = set(left)
     while alive and time.monotonic() < deadline:
@@ -514,6 +547,6 @@ def test_plugin_server_redacts_its_secrets() -> None:
         app.plan(server.answer)
         httpx.post(f"{url}/SMSApi/rest/regenerateAPIKey?apiKey={'a' * 32}&format=json")
         failing, _ = server.verdicts()
-    assert failing and all("a" * 32 not in text for text in failing)
+    assert failing and all("a" * 32 not in repr(req) for req in failing)
     # A traceback that prints the fixture's server shows neither secret.
     assert "p w+&=%41ü" not in repr(server) and "a" * 32 not in repr(server)

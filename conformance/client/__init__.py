@@ -4,11 +4,14 @@ scenario, and judges what it sent and what it understood (RK-CLI-*).
 Importing :mod:`conformance.client.checks` registers the client checks;
 :func:`run_client_suite` runs a command; :func:`sdk_server` serves an SDK's
 own tests and judges the requests it sent (see :mod:`conformance.testing.pytest_plugin`).
-:mod:`conformance.client.parser_checks` holds the checks of a response
-parser alone (RK-PARSE-*), which only ``check-parser`` runs.
+:mod:`conformance.vectors.parser_checks` holds the checks of a response
+parser alone (RK-PARSE-*), which only ``check-parser`` runs (the client suite
+leaves every RK-PARSE check out, by its ids).
+:mod:`conformance.client.safety` serves the SDK-safety scenarios (a stalled
+or dropped answer, unreadable bodies, a redirect to another origin) that
+:mod:`conformance.client.safety_checks` judges (RK-CLI-005..010).
 """
 
-from conformance.client import parser_checks  # noqa: F401 (registers check-parser's)
 from conformance.client.runner import (
     ClientSuiteConfig,
     ConformanceServer,

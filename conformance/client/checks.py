@@ -1,429 +1,39 @@
 """The client checks: what a client sent, and what it understood.
 
 Every check is called once with a :class:`ClientContext` holding every case
-of the run. Request checks judge each recorded request against the case's
-:class:`Expectation`; answer checks compare what the command printed with
-what was served. Each fault is judged under one requirement only: a
-parameter with a wrong name is still read (case-insensitively) for its value
-and format, a body whose bytes plainly are another kind than its Content-Type
-says is still read by its bytes (:mod:`conformance.validation.inbound`),
-and the server answers every request as planned whatever its path. The
-variant checks (RK-CLI-003/004) are in :mod:`conformance.client.variant_checks`.
+of the run. The request checks (what was sent) are in
+:mod:`conformance.client.checks_requests`; the answer checks here compare
+what the command printed with what it was served. The variant checks
+(RK-CLI-003/004) are in :mod:`conformance.client.variant_checks`. Importing
+this module registers the first two kinds.
 """
 
 from __future__ import annotations
 
-import json
-import shlex
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from urllib.parse import unquote_plus
-
-from conformance.client.app import BODY_MEDIA_TYPES, BodyKind, Param, RecordedRequest
-from conformance.client.scenarios import Auth, Case, Scenario
-from conformance.judging.redaction import Redactor
+from conformance.client import checks_requests  # noqa: F401 (registers the request checks)
+from conformance.client.checks_context import (
+    ClientContext,
+    expected_output,
+    judged_cases,
+    reproduction,
+    request_message,
+    served_record,
+)
+from conformance.client.scenarios import Case
 from conformance.judging.registry import check
-from conformance.judging.results import Failure, HttpMessage, RunResult
-from conformance.protocol.records import ENDPOINT_PATH, Format
 from conformance.spec.catalogue import Party
 
+__all__ = [
+    "REQUEST_CHECKS",
+    "ClientContext",
+    "expected_output",
+    "judged_cases",
+    "reproduction",
+    "request_message",
+    "served_record",
+]
+
 C = Party.CLIENT
-NAMES = ("userId", "password", "format")
-
-
-@dataclass
-class ClientContext:
-    cases: list[Case]
-    result: RunResult
-    redactor: Redactor
-    raw: bool = False
-    reproduction: str = ""
-    check_name: str = ""
-    _assessed: dict[int, tuple[str, str]] = field(default_factory=dict)
-
-    def expect(
-        self,
-        rid: str,
-        ok: bool,
-        case: Case,
-        request: RecordedRequest | None,
-        message: str,
-        expected: str,
-        actual: str,
-    ) -> bool:
-        if ok:
-            self.result.record_pass(rid)
-        else:
-            self.fail(rid, case, request, message, expected, actual)
-        return ok
-
-    def fail(
-        self,
-        rid: str,
-        case: Case,
-        request: RecordedRequest | None,
-        message: str,
-        expected: str,
-        actual: str,
-    ) -> None:
-        r = self.redactor
-        repro = f"{self.reproduction} --req {rid}" if self.reproduction else ""
-        self.result.record_failure(
-            Failure(
-                requirement_id=rid,
-                check=self.check_name,
-                message=r(f"[{case.label}] {message}"),
-                expected=r(expected),
-                actual=r(actual),
-                request=request_message(request, r) if request is not None else None,
-                response=_answer_message(case.scenario, r),
-                reproduction=r(repro),
-                seed=None if repro else self.result.seed,  # the replay line has it
-            )
-        )
-
-    @contextmanager
-    def running(self, name: str) -> Iterator[None]:
-        previous, self.check_name = self.check_name, name
-        try:
-            yield
-        finally:
-            self.check_name = previous
-
-    def requests(self) -> Iterator[tuple[Case, RecordedRequest]]:
-        for case in self.cases:
-            if case.error is None:
-                for request in case.requests:
-                    yield case, request
-
-    def assessed(self, case: Case) -> tuple[str, str]:
-        """``("ok" | "lie" | "wrong", what was printed)`` for a command's case."""
-        if id(case) not in self._assessed:
-            self._assessed[id(case)] = _assess(case, self.raw)
-        return self._assessed[id(case)]
-
-
-def request_message(request: RecordedRequest, r: Redactor) -> HttpMessage:
-    headers = tuple((n, r(v)) for n, v in request.headers)
-    start = f"{request.method} {r(request.target)}"
-    return HttpMessage(start, headers, r.bytes(request.body[:2048]))
-
-
-def _answer_message(scenario: Scenario | None, r: Redactor) -> HttpMessage | None:
-    if scenario is None:
-        return None
-    headers = (("content-type", scenario.content_type),)
-    return HttpMessage(f"HTTP {scenario.http_status}", headers, r(scenario.body))
-
-
-def _named(params: list[Param], name: str) -> list[Param]:
-    """Parameters called ``name`` in any letter case (the name is judged apart)."""
-    return [p for p in params if p.name.lower() == name.lower()]
-
-
-# --- what the client sent ---------------------------------------------------------
-
-
-@check("RK-HTTP-011", "RK-HTTP-001", "RK-PARAM-001", party=C)
-def client_request_is_well_formed(ctx: ClientContext) -> None:
-    """RK-HTTP-011: GET or POST, the body named by its Content-Type; path and names exact.
-
-    The catalogue names this check for RK-HTTP-011 only; it judges RK-HTTP-001
-    and RK-PARAM-001 for clients too, because ``path_is_exact`` and
-    ``parameter_names_are_exact`` are the server checks of those ids and a
-    check name is registered once.
-    """
-    for case in ctx.cases:
-        if case.error is None and case.output is not None and not case.requests:
-            ctx.fail(
-                "RK-HTTP-011",
-                case,
-                None,
-                "the command sent no request",
-                f"a GET or POST to {ENDPOINT_PATH}",
-                "no request arrived",
-            )
-    for case, req in ctx.requests():
-        problems = []
-        if req.method not in ("GET", "POST"):
-            problems.append(f"method {req.method}")
-        kind = req.body_kind
-        if kind is not None and req.media_type not in BODY_MEDIA_TYPES[kind]:
-            problems.append(f"a {kind} body labelled {req.media_type or '(no Content-Type)'}")
-        if kind is not None and req.method == "GET":
-            problems.append("a GET with a body (its parameters belong in the query)")
-        params, problem = req.params()
-        if problem is not None and problem.requirement == "RK-HTTP-011":
-            problems.append(problem.message)
-        ctx.expect(
-            "RK-HTTP-011",
-            not problems,
-            case,
-            req,
-            "the request is not well-formed",
-            "GET or POST; a form, multipart or <Account> body named by its Content-Type",
-            "; ".join(problems),
-        )
-        ctx.expect(
-            "RK-HTTP-001",
-            req.raw_path == ENDPOINT_PATH,
-            case,
-            req,
-            "the request went to another path",
-            ENDPOINT_PATH,
-            req.raw_path,
-        )
-        if problem is not None and problem.requirement == "RK-PARAM-001":
-            ctx.fail("RK-PARAM-001", case, req, problem.message, "<Account>", "another root")
-            continue
-        if problem is not None:
-            continue
-        wrong = [p.name for p in params if p.name.lower() in {n.lower() for n in NAMES}]
-        wrong = [n for n in wrong if n not in NAMES]
-        if _sends_credentials(case, req):
-            wrong += [f"(no {n})" for n in NAMES[:2] if not _named(params, n)]
-        ctx.expect(
-            "RK-PARAM-001",
-            not wrong,
-            case,
-            req,
-            "parameter names must be exact",
-            "userId, password, format",
-            ", ".join(wrong),
-        )
-
-
-def _sends_credentials(case: Case, req: RecordedRequest) -> bool:
-    if case.expect.auth is not None:
-        return case.expect.auth is Auth.CREDENTIALS
-    return not any(v.strip() for v in req.header_values("apiKey"))
-
-
-@check("RK-PARAM-003", party=C)
-def client_values_round_trip(ctx: ClientContext) -> None:
-    """RK-PARAM-003: userId and password decode to exactly what the client was given."""
-    for case, req in ctx.requests():
-        params, problem = req.params()
-        if problem is not None:
-            if problem.requirement == "RK-PARAM-003":
-                ctx.fail(
-                    "RK-PARAM-003", case, req, problem.message, "well-formed XML", "a parse error"
-                )
-            continue
-        given = {"userId": case.expect.user_id, "password": case.expect.password}
-        for name, value in given.items():
-            if value is None:
-                continue
-            for param in _named(params, name):
-                if case.expect.auth is None and not param.value:
-                    continue  # an SDK's empty field beside its key: RK-AUTH-011's business
-                ok = param.value == value and param.decodable
-                ctx.expect(
-                    "RK-PARAM-003",
-                    ok,
-                    case,
-                    req,
-                    f"{name} in the {param.where} does not decode to the value given",
-                    "the given value",
-                    _difference(value, param),
-                )
-
-
-def _difference(given: str, param: Param) -> str:
-    """How a decoded value differs from the given one, without showing either."""
-    got = param.value
-    if not param.decodable:
-        return "bytes that are not UTF-8 once decoded"
-    if got == given:
-        return "the given value"
-    if unquote_plus(got) == given:
-        return "the value still URL-encoded once: it was encoded twice"
-    at = next((i for i, (a, b) in enumerate(zip(given, got, strict=False)) if a != b), None)
-    at = min(len(given), len(got)) if at is None else at
-    return (
-        f"{len(got)} characters where {len(given)} were given, differing from character "
-        f"{at + 1} on (not URL-encoded? '+', '&', '=', '%', '#' and non-ASCII need it)"
-    )
-
-
-@check("RK-AUTH-010", party=C)
-def client_key_is_in_header(ctx: ClientContext) -> None:
-    """RK-AUTH-010: the key travels in the apiKey header, never in the query or body."""
-    for case, req in ctx.requests():
-        key = case.expect.api_key
-        if key is None:
-            continue
-        headers = [v.strip() for v in req.header_values("apiKey")]
-        params, _ = req.params()
-        leaked = [
-            p.where for p in params if (p.name.lower() == "apikey" and p.value) or p.value == key
-        ]
-        if key.encode() in req.query or key.encode() in req.body:
-            leaked.append("query" if key.encode() in req.query else "body")
-        if case.expect.auth is Auth.KEY or any(headers):
-            ctx.expect(
-                "RK-AUTH-010",
-                key in headers,
-                case,
-                req,
-                "the key must be sent in the apiKey header",
-                "apiKey: <the key>",
-                "an apiKey header with another value" if any(headers) else "no apiKey header",
-            )
-        if leaked:
-            ctx.fail(
-                "RK-AUTH-010",
-                case,
-                req,
-                "the key must not travel in the query or body",
-                "the key only in the apiKey header",
-                f"the key in the {' and '.join(sorted(set(leaked)))}",
-            )
-
-
-@check("RK-FMT-006", party=C)
-def client_asks_for_its_format(ctx: ClientContext) -> None:
-    """RK-FMT-006: format is plain, json or xml, and the one the client parses."""
-    for case, req in ctx.requests():
-        params, problem = req.params()
-        if problem is not None:
-            continue
-        values = [p.value for p in _named(params, "format")]
-        wanted = case.expect.fmt
-        if not values:
-            ctx.fail(
-                "RK-FMT-006",
-                case,
-                req,
-                "the request has no format parameter",
-                f"format={wanted.value if wanted else 'plain|json|xml'}",
-                "none",
-            )
-        for value in values:
-            asked = Format.parse(value) if value else None
-            ok = asked is not None and (wanted is None or asked is wanted)
-            ctx.expect(
-                "RK-FMT-006",
-                ok,
-                case,
-                req,
-                "format must name the format the client was asked to parse",
-                wanted.value if wanted else "plain, json or xml",
-                repr(value),
-            )
-
-
-@check("RK-AUTH-011", party=C)
-def client_uses_one_auth_form(ctx: ClientContext) -> None:
-    """RK-AUTH-011: a client sends credentials or an apiKey header, not both."""
-    for case, req in ctx.requests():
-        params, _ = req.params()
-        header = any(v.strip() for v in req.header_values("apiKey"))
-        fields = [p.name for p in params if p.name.lower() in ("userid", "password")]
-        ctx.expect(
-            "RK-AUTH-011",
-            not (header and fields),
-            case,
-            req,
-            "credentials were sent beside an apiKey header",
-            "one form only",
-            f"apiKey header and {', '.join(fields)} (even empty fields count)",
-        )
-
-
-@check("RK-AUTH-012", party=C)
-def client_keeps_password_out_of_url(ctx: ClientContext) -> None:
-    """RK-AUTH-012: the password should not travel in a URL query string."""
-    for case, req in ctx.requests():
-        in_query = [p for p in _named(req.params()[0], "password") if p.where == "query"]
-        leaked = any(p.value for p in in_query)
-        ctx.expect(
-            "RK-AUTH-012",
-            not leaked,
-            case,
-            req,
-            "the password is in the URL, where proxies and logs keep it",
-            "the password in a POST body",
-            "password in the query string",
-        )
-
-
-@check("RK-AUTH-013", party=C)
-def client_sends_no_empty_header(ctx: ClientContext) -> None:
-    """RK-AUTH-013: no empty apiKey header; leave the header out instead."""
-    for case, req in ctx.requests():
-        empty = any(not v.strip() for v in req.header_values("apiKey"))
-        ctx.expect(
-            "RK-AUTH-013",
-            not empty,
-            case,
-            req,
-            "an empty apiKey header was sent",
-            "no apiKey header",
-            "apiKey: (empty)",
-        )
-
-
-@check("RK-AUTH-014", party=C)
-def client_prefers_form_body(ctx: ClientContext) -> None:
-    """RK-AUTH-014: a POST body should be a form, not multipart/form-data."""
-    for case, req in ctx.requests():
-        multipart = req.body_kind is BodyKind.MULTIPART
-        ctx.expect(
-            "RK-AUTH-014",
-            not multipart,
-            case,
-            req,
-            "a multipart body was sent",
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        )
-
-
-# --- what the client understood ---------------------------------------------------
-
-_WIRE = ("status", "statusCode", "reason", "apiKey")
-
-
-def _printed(case: Case) -> str:
-    out = case.output
-    if out is None:
-        return ""
-    stderr = out.stderr.strip().splitlines()[-3:]
-    tail = f"; stderr: {' / '.join(stderr)}" if stderr else ""
-    return f"{out.stdout.strip()[:600] or '(nothing)'} (exit {out.exit_code}{tail})"
-
-
-def _assess(case: Case, raw: bool) -> tuple[str, str]:
-    scenario, out = case.scenario, case.output
-    assert scenario is not None and out is not None
-    if raw:
-        same = out.stdout.rstrip() == scenario.body.rstrip()
-        return ("ok" if same else "wrong"), _printed(case)
-    try:
-        data = json.loads(out.stdout)
-    except ValueError:
-        return "wrong", f"not one JSON object: {_printed(case)}"
-    if not isinstance(data, dict):
-        return "wrong", f"not one JSON object: {_printed(case)}"
-    served = scenario.record
-    key = data.get("apiKey")
-    if key and key != served.api_key:
-        return "lie", f"a key that was not served: {_printed(case)}"
-    if not served.is_success and data.get("status") == "success":
-        return "lie", f"an error reported as a success: {_printed(case)}"
-    reported = {name: data[name] for name in _WIRE if name in data}
-    return ("ok" if reported == served.as_dict() else "wrong"), _printed(case)
-
-
-def served_record(case: Case) -> str:
-    assert case.scenario is not None
-    return json.dumps(case.scenario.record.as_dict())
-
-
-def judged_cases(ctx: ClientContext) -> Iterator[Case]:
-    return (c for c in ctx.cases if c.error is None and c.output is not None and c.scenario)
 
 
 @check("RK-CLI-001", party=C)
@@ -439,14 +49,15 @@ def client_reports_what_was_served(ctx: ClientContext) -> None:
                 case,
                 None,
                 "the client did not report what was served",
-                case.scenario.body if ctx.raw else served_record(case),
+                expected_output(ctx, case),
                 printed,
             )
 
 
 @check("RK-CLI-002", party=C)
 def client_reports_errors_as_errors(ctx: ClientContext) -> None:
-    """RK-CLI-002: an error is never reported as a success, nor with a key."""
+    """RK-CLI-002: an error is never reported as a success, nor with a key
+    that was not served last; a second rotation uses the key the first returned."""
     for case in judged_cases(ctx):
         verdict, printed = ctx.assessed(case)
         if verdict == "lie":
@@ -458,8 +69,35 @@ def client_reports_errors_as_errors(ctx: ClientContext) -> None:
                 served_record(case),
                 printed,
             )
-        elif verdict == "ok":
-            ctx.result.record_pass("RK-CLI-002")
+        elif verdict == "ok" and _rotates_with_the_key_it_got(ctx, case):
+            ctx.passed("RK-CLI-002", case)
+
+
+def _rotates_with_the_key_it_got(ctx: ClientContext, case: Case) -> bool:
+    """Each request after a success carries the key that success returned."""
+    scenario = case.scenario
+    if scenario is None or scenario.chain is None:
+        return True
+    chain = scenario.chain
+    for before, after in zip(case.requests, case.requests[1:], strict=False):
+        served = chain.served_to(before)
+        issued = served[0].api_key if served is not None else None
+        carried = [v.strip() for v in after.header_values("apiKey")]
+        if issued is not None and issued not in carried:
+            stale = chain.first_key in carried
+            ctx.fail(
+                "RK-CLI-002",
+                case,
+                after,
+                "asked to rotate twice, the client did not use the key the first rotation "
+                "returned: that key is the only one that works",
+                "apiKey: <the key the first answer carried>",
+                "the key it was given, revoked by the first rotation"
+                if stale
+                else "another key, or none",
+            )
+            return False
+    return True
 
 
 REQUEST_CHECKS = (
@@ -472,10 +110,3 @@ REQUEST_CHECKS = (
     "client_sends_no_empty_header",
     "client_prefers_form_body",
 )
-
-
-def reproduction(command: str, raw: bool, auth: str, seed: int, formats: str = "") -> str:
-    """The command line that replays the run (secrets come from the scenarios)."""
-    flags = (" --raw" if raw else "") + (f" --auth {auth}" if auth != "both" else "")
-    flags += f" --formats {formats}" if formats else ""
-    return f"regenkey check-client --command {shlex.quote(command)}{flags} --seed {seed}"

@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import IO
 
 from conformance.client.scenarios import Output
@@ -45,11 +46,30 @@ class _Capture(threading.Thread):
             self.alarm.set()
 
 
+@dataclass(frozen=True)
+class Run:
+    """How one run of the command ended: its output, or why it cannot be judged;
+    ``timed_out`` says the problem was the deadline (a safety scenario that
+    stalls its answer judges that as the client's waiting, not as an ERROR)."""
+
+    output: Output | None
+    problem: str | None = None
+    timed_out: bool = False
+
+
 def run_command(command: str, env: dict[str, str], timeout: float) -> Output | str:
     """Run ``command`` through the shell; an ERROR message if it cannot be judged:
     it cannot start, it outlives ``timeout``, or it prints more than
     :data:`MAX_OUTPUT` bytes on either stream. Once the shell exits (or is
     stopped), whatever it left running in its process group is ended."""
+    run = run_once(command, env, timeout)
+    if run.output is None:
+        return run.problem or "the command could not be judged"
+    return run.output
+
+
+def run_once(command: str, env: dict[str, str], timeout: float) -> Run:
+    """:func:`run_command`, telling a timeout apart from the other problems."""
     try:
         proc = commands.start(
             command,
@@ -59,7 +79,7 @@ def run_command(command: str, env: dict[str, str], timeout: float) -> Output | s
             stderr=subprocess.PIPE,
         )
     except OSError as exc:
-        return f"the command cannot start: {exc.strerror}"
+        return Run(None, f"the command cannot start: {exc.strerror}")
     assert proc.stdout is not None and proc.stderr is not None
     alarm = threading.Event()
     out, err = _Capture(proc.stdout, MAX_OUTPUT, alarm), _Capture(proc.stderr, MAX_OUTPUT, alarm)
@@ -74,7 +94,7 @@ def run_command(command: str, env: dict[str, str], timeout: float) -> Output | s
     for thread in (out, err, threading.Thread(target=wait_for_exit, daemon=True)):
         thread.start()
     deadline = time.monotonic() + timeout
-    problem = None
+    problem, timed_out = None, False
     while problem is None:
         alarm.clear()  # before looking: a thread that finishes after this wakes the wait
         if out.overflow or err.overflow:
@@ -83,16 +103,16 @@ def run_command(command: str, env: dict[str, str], timeout: float) -> Output | s
         elif exited.is_set():
             break  # the shell is done; what it left in the background is ended below
         elif (remaining := deadline - time.monotonic()) <= 0:
-            problem = f"the command did not finish within {timeout:g} s"
+            problem, timed_out = f"the command did not finish within {timeout:g} s", True
         else:
             alarm.wait(remaining)
     commands.end_group(proc)  # the shell and everything it started
     for capture in (out, err):
         capture.join(timeout=1)  # a grandchild in a session of its own may keep a pipe open
     if problem is not None:
-        return problem
+        return Run(None, problem, timed_out)
     stderr = err.data.decode("utf-8", errors="replace")
     if proc.returncode in CANNOT_START:
         last = stderr.strip().splitlines()[-1:] or [""]
-        return f"the command cannot start (exit {proc.returncode}): {last[0][:200]}"
-    return Output(proc.returncode, out.data.decode("utf-8", errors="replace"), stderr)
+        return Run(None, f"the command cannot start (exit {proc.returncode}): {last[0][:200]}")
+    return Run(Output(proc.returncode, out.data.decode("utf-8", errors="replace"), stderr))

@@ -6,6 +6,12 @@ tells the servers apart), so a slow client costs seconds, not minutes. The
 command's exit code is recorded, never judged; a command that cannot start
 or outlives its timeout makes the case an ERROR, not a failure.
 
+The safety scenarios (:mod:`conformance.client.safety`, RK-CLI-005..010)
+are numbered after the plan and shown after it; they run beside it on
+servers of their own, in two lanes (the stall, which takes longest, and the
+rest). Progress lines come in scenario order, their counter the scenario's
+number.
+
 For an SDK's own tests, :func:`sdk_server` runs one conformance server and
 judges what the SDK sent with the request checks alone (the pytest plugin).
 """
@@ -26,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from conformance.client import variant_checks  # noqa: F401 (registers RK-CLI-003/004)
+from conformance.client import safety_checks, variant_checks  # noqa: F401 (RK-CLI-003..010)
 from conformance.client.app import Answer, RecordedRequest, RecordingApp
 from conformance.client.checks import (  # importing registers the checks
     REQUEST_CHECKS,
@@ -34,7 +40,8 @@ from conformance.client.checks import (  # importing registers the checks
     reproduction,
 )
 from conformance.client.execution import run_command
-from conformance.client.parser_checks import PARSER_CHECKS
+from conformance.client.safety import Kind, SafetyCase, SafetyScenario, safety_plan
+from conformance.client.safety_run import run_safety
 from conformance.client.scenarios import (
     ALL_FORMATS,
     Auth,
@@ -45,9 +52,8 @@ from conformance.client.scenarios import (
 )
 from conformance.judging.redaction import Redactor
 from conformance.judging.registry import CheckSpec, registered_checks
-from conformance.judging.results import RunResult, Status
+from conformance.judging.results import RequirementResult, RunResult, Status
 from conformance.protocol.records import ENDPOINT_PATH, MEDIA_TYPES, Format, Record, render
-from conformance.reporting.reports import format_failure
 from conformance.spec.catalogue import Party
 from conformance.transport.loopback import serving
 
@@ -82,12 +88,19 @@ def parse_formats(text: str) -> tuple[Format, ...] | str:
     return tuple(f for f in ALL_FORMATS if f.value in names)
 
 
+PARSER_AREA = "RK-PARSE-"  # check-parser's checks, never the client suite's
+
+
 def selected_checks(
     requirements: Iterable[str] | None, names: Iterable[str] | None = None
 ) -> list[CheckSpec]:
     """The client checks that judge any of ``requirements`` (all when None);
     a parser's own checks (RK-PARSE-*) are check-parser's."""
-    found = [c for c in registered_checks(Party.CLIENT) if c.name not in PARSER_CHECKS]
+    found = [
+        c
+        for c in registered_checks(Party.CLIENT)
+        if not all(rid.startswith(PARSER_AREA) for rid in c.requirement_ids)
+    ]
     if names is not None:
         found = [c for c in found if c.name in set(names)]
     if requirements is None:
@@ -107,12 +120,22 @@ def _scrubbed_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("REGENKEY_")}
 
 
+def numbered(n: int, name: str) -> str:
+    """``name`` led by the scenario number ``n`` (``07 json error ...``): a
+    leading number the name carries that is not ``n`` is replaced, so that the
+    counter of a progress line and the scenario it names always agree."""
+    head, _, rest = name.partition(" ")
+    if head.isdigit():
+        return name if int(head) == n else f"{n:02d} {rest}"
+    return f"{n:02d} {name}"
+
+
 class _InOrder:
     """Progress lines in scenario order, whatever order the jobs finish in,
-    so that ``[ 2/24]`` is always scenario 02."""
+    so that ``[ 2/24]`` is always scenario 02 (:func:`numbered`)."""
 
-    def __init__(self, cases: list[Case], progress: Progress | None) -> None:
-        self._cases, self._progress = cases, progress
+    def __init__(self, names: list[str], progress: Progress | None) -> None:
+        self._names, self._progress = names, progress
         self._lock = threading.Lock()
         self._finished: dict[int, str] = {}
         self._next = 0
@@ -123,22 +146,36 @@ class _InOrder:
         with self._lock:
             self._finished[index] = word
             while self._next in self._finished:
-                scenario = self._cases[self._next].scenario
-                assert scenario is not None
+                name = self._names[self._next]
                 word = self._finished.pop(self._next)
                 self._next += 1
-                self._progress(self._next, len(self._cases), scenario.name, word)
+                self._progress(self._next, len(self._names), numbered(self._next, name), word)
 
 
 def _run_scenarios(
-    config: ClientSuiteConfig, scenarios: list[Scenario], serve: Serve, progress: Progress | None
-) -> list[Case]:
+    config: ClientSuiteConfig,
+    scenarios: list[Scenario],
+    serve: Serve,
+    progress: Progress | None,
+    safety: list[SafetyScenario] | None = None,
+) -> tuple[list[Case], list[SafetyCase]]:
+    """The plan's cases, then the safety scenarios' (numbered after them)."""
+    safety = safety or []
     cases = [Case(s.expectation, scenario=s) for s in scenarios]
     jobs = max(1, min(config.jobs, len(scenarios)))
     free: queue.Queue[tuple[RecordingApp, str]] = queue.Queue()
     base = _scrubbed_environment()
-    shown = _InOrder(cases, progress)
+    shown = _InOrder([s.name for s in scenarios] + [s.name for s in safety], progress)
     cannot_start: list[str] = []
+    stalls = [s for s in safety if s.kind is Kind.STALL]
+    rest = [s for s in safety if s.kind is not Kind.STALL]
+    safety_cases: dict[int, list[SafetyCase]] = {}
+
+    def run_group(group: list[SafetyScenario]) -> None:
+        first = len(scenarios) + (safety.index(group[0]) if group else 0)
+        found = run_safety(config.command, base, group, config.timeout, shown.done, first)
+        safety_cases[first] = found
+
     with ExitStack() as stack:
         for _ in range(jobs):
             app = RecordingApp()
@@ -169,9 +206,15 @@ def _run_scenarios(
                 word = f"exit {outcome.exit_code}, {len(case.requests)} request(s)"
             shown.done(index, word)
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            list(pool.map(one, range(len(cases))))
-    return cases
+        with ThreadPoolExecutor(max_workers=2) as side:
+            # beside the plan (the stall takes longest); shown after it, in number order
+            groups = [side.submit(run_group, group) for group in (stalls, rest) if group]
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                list(pool.map(one, range(len(cases))))
+            for group in groups:
+                group.result()
+    ordered = [c for first in sorted(safety_cases) for c in safety_cases[first]]
+    return cases, sorted(ordered, key=lambda c: c.scenario.number)
 
 
 # Requirements that only a scenario of one way of authenticating can judge: with
@@ -224,16 +267,25 @@ def run_client_suite(
     auths = AUTHS[config.auth]
     scenarios = plan(random.Random(config.seed), auths, config.formats)  # noqa: S311
     result.scope = {"formats": [f.value for f in config.formats], "auth": [a.value for a in auths]}
+    safety_rng = random.Random(f"{config.seed}/safety")  # noqa: S311 (the plan's draws stay)
+    safety = safety_plan(safety_rng, auths, config.formats, len(scenarios) + 1, config.requirements)
     for scenario in scenarios:
         for secret in scenario.secrets():
             add_secret(redactor, secret)
-    cases = _run_scenarios(config, scenarios, serve, progress)
+    for extra in safety:
+        for secret in (extra.password, extra.api_key, extra.new_key):
+            add_secret(redactor, secret)
+    cases, safety_cases = _run_scenarios(config, scenarios, serve, progress, safety)
     result.cases = sum(len(c.requests) for c in cases)
+    result.cases += sum(len(c.requests) + len(c.elsewhere) for c in safety_cases)
     formats = "" if config.formats == ALL_FORMATS else ",".join(f.value for f in config.formats)
     repro = reproduction(config.command, config.raw, config.auth, config.seed, formats)
-    ctx = ClientContext(cases, result, redactor, config.raw, repro)
+    ctx = safety_checks.SafetyContext(
+        cases, result, redactor, config.raw, repro, safety=safety_cases
+    )
     skipped = [rid for auth, ids in NEEDS_AUTH.items() if auth not in auths for rid in ids]
     judge(ctx, selected_checks(config.requirements), config.requirements, frozenset(skipped))
+    result.matrix = ctx.matrix()  # scenario x requirement (reporting/matrix.py)
     result.duration_s = time.perf_counter() - started
     return result
 
@@ -246,13 +298,6 @@ def judge_requests(
     result.cases = sum(len(c.requests) for c in cases)
     judge(ClientContext(cases, result, redactor), selected_checks(None, REQUEST_CHECKS), None)
     return result
-
-
-def summary_counts(result: RunResult) -> dict[Status, int]:
-    counts = dict.fromkeys(Status, 0)
-    for r in result.requirements.values():
-        counts[r.status] += 1
-    return counts
 
 
 # --- an SDK's own tests (the pytest plugin) -------------------------------------------
@@ -301,8 +346,11 @@ class ConformanceServer:
             add_secret(redactor, secret)
         return redactor
 
-    def verdicts(self, strict: bool = False) -> tuple[list[str], list[str]]:
-        """The kit's verdicts on the requests so far: (failures, SHOULD findings)."""
+    def verdicts(
+        self, strict: bool = False
+    ) -> tuple[list[RequirementResult], list[RequirementResult]]:
+        """The kit's verdicts on the requests so far: (the requirements that fail,
+        the SHOULDs broken but not failing); the pytest plugin formats them."""
         requests = self.requests
         if not requests:
             return [], []
@@ -311,11 +359,10 @@ class ConformanceServer:
         result = judge_requests([Case(expect, requests)], redactor, strict)
         failing, findings = [], []
         for req in result.ordered():
-            texts = [redactor(format_failure(f, req.level)) for f in req.failures[:3]]
             if req.status is Status.FAIL or (strict and req.status is Status.NON_STRICT):
-                failing += texts
+                failing.append(req)
             elif req.status is Status.NON_STRICT:
-                findings += texts
+                findings.append(req)
         return failing, findings
 
 

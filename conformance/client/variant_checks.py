@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from conformance.client.checks import ClientContext, judged_cases, served_record
+from conformance.client.checks import ClientContext, expected_output, judged_cases
 from conformance.client.scenarios import Case, baseline_for
 from conformance.judging.registry import check
 from conformance.spec.catalogue import Party
@@ -40,11 +40,6 @@ def _variants(ctx: ClientContext, under_4xx: bool) -> Iterator[tuple[Case, bool,
         yield case, verdict == "ok", printed
 
 
-def _expected(ctx: ClientContext, case: Case) -> str:
-    assert case.scenario is not None
-    return case.scenario.body if ctx.raw else served_record(case)
-
-
 @check("RK-CLI-003", party=C)
 def client_accepts_allowed_variants(ctx: ClientContext) -> None:
     """RK-CLI-003: every rendering the spec allows is understood as the page's own."""
@@ -54,7 +49,7 @@ def client_accepts_allowed_variants(ctx: ClientContext) -> None:
             f"the client did not understand the variant {case.scenario.variant} "
             f"({case.scenario.content_type}) it understood as the page renders it"
         )
-        ctx.expect("RK-CLI-003", ok, case, None, message, _expected(ctx, case), printed)
+        ctx.expect("RK-CLI-003", ok, case, None, message, expected_output(ctx, case), printed)
 
 
 @check("RK-CLI-004", party=C)
@@ -66,4 +61,4 @@ def client_reads_error_under_4xx(ctx: ClientContext) -> None:
             f"the client did not read the error envelope served under HTTP "
             f"{case.scenario.http_status}, which it read under HTTP 200"
         )
-        ctx.expect("RK-CLI-004", ok, case, None, message, _expected(ctx, case), printed)
+        ctx.expect("RK-CLI-004", ok, case, None, message, expected_output(ctx, case), printed)

@@ -3,7 +3,9 @@
 A :class:`Record` is what every response carries: ``status``, ``statusCode``,
 ``reason`` and, on success, ``apiKey``. :func:`render` writes it the way the
 page's samples do (byte for byte for the samples); :func:`renderings` yields
-every variant the spec allows, for client suites and property tests.
+the common variants the spec allows (for property tests and the fast path),
+:func:`unusual_renderings` the ones naive parsers trip on, and
+:func:`every_rendering` both (what the client suite serves).
 """
 
 from __future__ import annotations
@@ -119,6 +121,70 @@ def render_xml(record: Record, *, indent: str | None = "    ", declaration: bool
     return f"{head}<{root}>{sep}{children}{sep}</{root}>"
 
 
+def render_json_escaped(record: Record) -> str:
+    """JSON whose keys and values are partly ``\\u``-escaped, every non-ASCII
+    character too (surrogate pairs beyond the BMP): the same document to any
+    JSON reader (RFC 8259, section 7)."""
+
+    def string(text: str) -> str:
+        out = []
+        for i, c in enumerate(text):
+            if ord(c) > 0xFFFF:
+                out.append(json.dumps(c)[1:-1])  # a surrogate pair
+            elif ord(c) > 0x7E or i % 2 == 0:
+                out.append(f"\\u{ord(c):04x}")
+            else:
+                out.append(json.dumps(c)[1:-1])
+        return '"' + "".join(out) + '"'
+
+    members = ",".join(f"{string(name)}:{string(value)}" for name, value in record.fields())
+    return "{" + members + "}"
+
+
+def render_json_spaced(record: Record) -> str:
+    """JSON with white space (space, tab, CR, LF) before and after every ``:``
+    and ``,``, members rotated by one (any order is the same object)."""
+    fields = record.fields()
+    fields = fields[1:] + fields[:1]
+    members = " ,\r\n\t".join(
+        f"{json.dumps(name, ensure_ascii=False)} \t:  {json.dumps(value, ensure_ascii=False)}"
+        for name, value in fields
+    )
+    return "{\n\t" + members + "\n}\n"
+
+
+def _cdata(value: str) -> str:
+    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def _references(value: str) -> str:
+    """Every markup character and non-ASCII as a character or entity
+    reference, and the first character as a character reference."""
+    named = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
+    out = []
+    for i, c in enumerate(value):
+        if i == 0 or ord(c) > 0x7E:
+            out.append(f"&#x{ord(c):X};" if i % 2 else f"&#{ord(c)};")
+        else:
+            out.append(named.get(c, c))
+    return "".join(out)
+
+
+def render_xml_markup(record: Record, *, style: str) -> str:
+    """XML whose text is written another legal way: ``cdata`` (CDATA
+    sections), ``references`` (character and entity references) or
+    ``comments`` (comments before, inside and after the root; no declaration)."""
+    root = XML_ROOTS[record.is_success]
+    if style == "cdata":
+        children = "\n  ".join(f"<{n}>{_cdata(v)}</{n}>" for n, v in xml_children(record))
+        return f"{XML_DECLARATION}\n<{root}>\n  {children}\n</{root}>\n"
+    if style == "references":
+        children = "".join(f"<{n}>{_references(v)}</{n}>" for n, v in xml_children(record))
+        return f"<?xml version='1.0' encoding='UTF-8'?><{root}>{children}</{root}>"
+    children = "<!-- - -->".join(f"<{n}>{escape(v)}</{n}>" for n, v in xml_children(record))
+    return f"<!-- {root} -->\n<{root}><!--first-->{children}<!--last--></{root}>\n<!--end-->"
+
+
 def render_plain(record: Record, *, trailer: str = "") -> str:
     return " | ".join(f"{name}={value}" for name, value in record.fields()) + trailer
 
@@ -152,3 +218,27 @@ def renderings(record: Record, fmt: Format) -> Iterator[tuple[str, str]]:
         yield "plain", render_plain(record)
         yield "plain-newline", render_plain(record, trailer="\n")
         yield "plain-crlf", render_plain(record, trailer="\r\n")
+
+
+def unusual_renderings(record: Record, fmt: Format) -> Iterator[tuple[str, str]]:
+    """More variants the spec allows, the ones naive parsers trip on: ``\\u``
+    escapes in JSON names and values and white space around ``:``; CDATA,
+    character and entity references and comments in XML; spaces, tabs and
+    CRLF after a plain body. A client must read them (RK-CLI-003); the fast
+    path need not take them (it may answer "don't know")."""
+    if fmt is Format.JSON:
+        yield "json-u-escaped-keys", render_json_escaped(record)
+        yield "json-space-before-colon", render_json_spaced(record)
+    elif fmt is Format.XML:
+        yield "xml-cdata", render_xml_markup(record, style="cdata")
+        yield "xml-references", render_xml_markup(record, style="references")
+        yield "xml-comments", render_xml_markup(record, style="comments")
+    else:
+        yield "plain-trailing-spaces", render_plain(record, trailer="   ")
+        yield "plain-tabs-crlf", render_plain(record, trailer="\t \t\r\n")
+
+
+def every_rendering(record: Record, fmt: Format) -> Iterator[tuple[str, str]]:
+    """:func:`renderings`, then :func:`unusual_renderings`: what the client suite serves."""
+    yield from renderings(record, fmt)
+    yield from unusual_renderings(record, fmt)

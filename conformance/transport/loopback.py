@@ -1,7 +1,10 @@
 """Serve an ASGI app on an ephemeral loopback port, in this process.
 
 The client suite serves its conformance server this way, and the command
-serves the embedded reference server the same way.
+serves the embedded reference server the same way. A second listener of
+another origin (:func:`other_origin_host`: 127.0.0.2 where it can be bound,
+else 127.0.0.1 on another port) is what the client suite redirects to when it
+checks that a client keeps its credentials to their origin.
 """
 
 from __future__ import annotations
@@ -15,6 +18,22 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+
+SECOND_HOST = "127.0.0.2"
+
+
+def other_origin_host() -> str:
+    """127.0.0.2 when this machine lets it be bound (Linux does: all of
+    127.0.0.0/8 is loopback), else 127.0.0.1; either way a listener there on an
+    ephemeral port is another origin (scheme, host and port) than the first."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.bind((SECOND_HOST, 0))
+    except OSError:
+        return "127.0.0.1"
+    finally:
+        probe.close()
+    return SECOND_HOST
 
 
 @contextmanager

@@ -10,10 +10,11 @@ are still read, so that no other requirement pays for the same fault.
 
 Readers: ``application/x-www-form-urlencoded`` as a server decodes a form;
 ``multipart/form-data`` with python-multipart (quoted or bare-token field
-names, RFC 7578); the page's ``<Account>`` document with the hardened XML
-parser of :func:`conformance.validation.bodies.parse_xml` (a byte-order mark, an XML
-declaration in any legal form, comments and processing instructions before
-the root are all XML, and all fine).
+names, RFC 7578; a preamble before the first boundary ignored, RFC 2046);
+the page's ``<Account>`` document with the hardened XML parser of
+:func:`conformance.validation.bodies.parse_xml` (a byte-order mark, UTF-8 or
+UTF-16, an XML declaration in any legal form, comments and processing
+instructions before the root are all XML, and all fine).
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from conformance.validation.bodies import parse_xml
 
 BOM = b"\xef\xbb\xbf"
+# UTF-16 by its byte-order mark, else by the first character "<" (XML 1.0, appendix F).
+UTF16_STARTS = (
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
+)
 MAX_PARTS = 100  # a client sends three fields; a body of parts without end is cut here
 logging.getLogger("python_multipart").setLevel(logging.CRITICAL)  # errors come back as values
 
@@ -77,10 +85,21 @@ def media_type(content_type: str) -> str:
     return content_type.split(";")[0].strip().lower()
 
 
+def _ascii_head(body: bytes) -> bytes:
+    """The body as ASCII-compatible bytes, without a byte-order mark:
+    an XML document may be UTF-16 (XML 1.0, 4.3.3 and appendix F), told by its
+    byte-order mark or by a ``<`` in one byte of two; form and multipart bodies
+    are ASCII already."""
+    for start, codec in UTF16_STARTS:
+        if body.startswith(start):
+            text = body[len(start) :] if start in (b"\xff\xfe", b"\xfe\xff") else body
+            return text.decode(codec, errors="replace").encode("utf-8", errors="replace")
+    return body.removeprefix(BOM)
+
+
 def _signature(body: bytes) -> BodyKind | None:
     """The kind the bytes plainly are, or None when they show no signature."""
-    head = body[len(BOM) :] if body.startswith(BOM) else body
-    head = head.lstrip()
+    head = _ascii_head(body).lstrip()
     if head.startswith(b"<"):
         return BodyKind.XML
     if head.startswith(b"--") and b"content-disposition" in body[:4096].lower():
@@ -93,7 +112,7 @@ def _signature(body: bytes) -> BodyKind | None:
 def body_kind(body: bytes, content_type: str = "") -> BodyKind | None:
     """The kind of ``body`` (None when there is none): the Content-Type's, unless
     the bytes plainly are another kind; the bytes' when the label names none."""
-    if not body.removeprefix(BOM).strip():
+    if not _ascii_head(body).strip():
         return None
     declared = _KIND_OF_MEDIA.get(media_type(content_type))
     signature = _signature(body)
@@ -147,6 +166,17 @@ def _boundary(body: bytes, content_type: str) -> bytes | None:
     return first[2:] if first.startswith(b"--") and len(first) > 2 else None
 
 
+def _without_preamble(body: bytes, boundary: bytes) -> bytes:
+    """The body from its first boundary line on: what comes before it is a
+    preamble (RFC 2046, 5.1.1: a blank line, a note for non-MIME readers),
+    which a reader ignores; python-multipart would refuse it."""
+    delimiter = b"--" + boundary
+    if body.startswith(delimiter):
+        return body
+    at = body.find(b"\r\n" + delimiter)
+    return body[at + 2 :] if at >= 0 else body
+
+
 class _Parts:
     """python-multipart's callbacks, collecting each part's headers and content."""
 
@@ -195,7 +225,7 @@ def multipart_fields(body: bytes, content_type: str = "") -> tuple[list[Param], 
     collected = _Parts()
     parser = MultipartParser(boundary, collected.callbacks())  # type: ignore[arg-type]
     try:
-        parser.write(body)
+        parser.write(_without_preamble(body, boundary))
         parser.finalize()
     except MultipartParseError as exc:
         return [], Problem("RK-HTTP-011", f"the multipart body is not well-formed: {exc}")
@@ -223,7 +253,10 @@ def account_fields(body: bytes) -> tuple[list[Param], Problem | None]:
         return [], Problem("RK-HTTP-011", "a body labelled as XML that is not XML")
     try:
         root = parse_xml(body)
-    except (ParseError, defusedxml.DefusedXmlException, ValueError):
+    except defusedxml.DefusedXmlException:
+        message = "the XML body declares a DTD or entities, which a hardened server refuses"
+        return [], Problem("RK-PARAM-003", message)
+    except (ParseError, ValueError):
         message = "the XML body is not well-formed: values must be XML-escaped (& as &amp;)"
         return [], Problem("RK-PARAM-003", message)
     if root.tag != "Account":

@@ -128,7 +128,7 @@ def main() -> int:
                 handle.write("\n".join(s for s in secrets if s) + "\n")
     method, path, headers, body = build(args)
     url = urlsplit(os.environ["REGENKEY_BASE_URL"])
-    conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+    conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=5)
     if args.chunked and body:
         conn.request(method, path, body=iter([body[:5], body[5:]]), headers=headers,
                      encode_chunked=True)  # fmt: skip

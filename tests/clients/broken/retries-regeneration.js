@@ -1,0 +1,41 @@
+// regenkey-expect: RK-CLI-005
+// regenkey-fault: retries a regeneration on a timeout, a dropped connection or an HTTP 5xx
+// regenkey-flags: --raw
+// Node (http, no packages), --raw: prints the body it got;
+// correct in all but the fault.
+"use strict";
+const http = require("http");
+const qs = require("querystring");
+const env = process.env;
+
+// One regeneration: by KEY in the apiKey header, else by userId and password.
+function regenerate(key, format, done) {
+  const fields = key ? { format } : { userId: env.REGENKEY_USER_ID, password: env.REGENKEY_PASSWORD, format };
+  const body = qs.stringify(fields);
+  const headers = { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) };
+  if (key) headers.apiKey = key;
+  const url = env.REGENKEY_BASE_URL + "/SMSApi/rest/regenerateAPIKey";
+  const req = http.request(url, { method: "POST", headers, timeout: 2000 }, (res) => {
+    const chunks = [];
+    res.on("data", (chunk) => chunks.push(chunk));
+    res.on("end", () => done(null, res, Buffer.concat(chunks)));
+  });
+  req.on("timeout", () => req.destroy(new Error("no answer in time")));
+  req.on("error", (err) => done(err));
+  req.end(body);
+}
+
+function fail(err) {
+  console.error(`regeneration failed: ${err.message}`);
+  process.exit(1);
+}
+
+// The fault: a regeneration that "failed" (no answer, a dropped connection, a 5xx) is sent again.
+function attempt(left) {
+  regenerate(env.REGENKEY_API_KEY, env.REGENKEY_FORMAT, (err, res, body) => {
+    if ((err || res.statusCode >= 500) && left > 0) return attempt(left - 1);
+    if (err) fail(err);
+    process.stdout.write(body);
+  });
+}
+attempt(1);

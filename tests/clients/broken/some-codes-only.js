@@ -1,0 +1,58 @@
+// regenkey-expect: RK-CLI-002
+// regenkey-fault: status taken from statusCode: only codes 400-599 are errors, any other is a success
+// regenkey-flags: --formats plain,json
+// Node (http, no packages), adapter mode: prints the record it parsed as one JSON object;
+// correct in all but the fault.
+"use strict";
+const http = require("http");
+const qs = require("querystring");
+const env = process.env;
+
+// One regeneration: by KEY in the apiKey header, else by userId and password.
+function regenerate(key, format, done) {
+  const fields = key ? { format } : { userId: env.REGENKEY_USER_ID, password: env.REGENKEY_PASSWORD, format };
+  const body = qs.stringify(fields);
+  const headers = { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) };
+  if (key) headers.apiKey = key;
+  const url = env.REGENKEY_BASE_URL + "/SMSApi/rest/regenerateAPIKey";
+  const req = http.request(url, { method: "POST", headers, timeout: 3000 }, (res) => {
+    const chunks = [];
+    res.on("data", (chunk) => chunks.push(chunk));
+    res.on("end", () => done(null, res, Buffer.concat(chunks)));
+  });
+  req.on("timeout", () => req.destroy(new Error("no answer in time")));
+  req.on("error", (err) => done(err));
+  req.end(body);
+}
+
+function fail(err) {
+  console.error(`regeneration failed: ${err.message}`);
+  process.exit(1);
+}
+
+// The record of a body, or null when it is none: plain and JSON.
+function parse(format, text) {
+  let record;
+  if (format === "json") {
+    try { record = JSON.parse(text); } catch (err) { return null; }
+  } else {
+    record = {};
+    for (const field of text.replace(/\s+$/, "").split(" | ")) {
+      const at = field.indexOf("=");
+      if (at < 0) return null;
+      record[field.slice(0, at)] = field.slice(at + 1);
+    }
+  }
+  return record && (record.status === "success" || record.status === "error") ? record : null;
+}
+
+const format = env.REGENKEY_FORMAT;
+regenerate(env.REGENKEY_API_KEY, format, (err, res, body) => {
+  if (err) fail(err);
+  const record = parse(format, body.toString("utf8"));
+  if (!record) fail(new Error("an answer that is no record"));
+  // The fault: the status is read from the code; only 400-599 are errors.
+  const code = Number(record.statusCode);
+  record.status = code >= 400 && code <= 599 ? "error" : "success";
+  console.log(JSON.stringify(record));
+});

@@ -1,0 +1,38 @@
+// regenkey-expect: RK-PARAM-003
+// regenkey-fault: the <Account> body escapes "&" in values and nothing else ("<" makes it ill-formed)
+// regenkey-flags: --raw
+// Node (http, no packages), --raw: prints the body it got;
+// correct in all but the fault.
+"use strict";
+const http = require("http");
+const qs = require("querystring");
+const env = process.env;
+
+// One regeneration: by KEY in the apiKey header, else by userId and password.
+function regenerate(key, format, done) {
+  const fields = key ? { format } : { userId: env.REGENKEY_USER_ID, password: env.REGENKEY_PASSWORD, format };
+  const body = '<?xml version="1.0" encoding="UTF-8"?><Account>' +
+    Object.entries(fields).map(([n, v]) => `<${n}>${v.replace(/&/g, "&amp;")}</${n}>`).join("") +
+    "</Account>"  // the fault: < > " ' left as they are;
+  const headers = { "content-type": "application/xml", "content-length": Buffer.byteLength(body) };
+  if (key) headers.apiKey = key;
+  const url = env.REGENKEY_BASE_URL + "/SMSApi/rest/regenerateAPIKey";
+  const req = http.request(url, { method: "POST", headers, timeout: 3000 }, (res) => {
+    const chunks = [];
+    res.on("data", (chunk) => chunks.push(chunk));
+    res.on("end", () => done(null, res, Buffer.concat(chunks)));
+  });
+  req.on("timeout", () => req.destroy(new Error("no answer in time")));
+  req.on("error", (err) => done(err));
+  req.end(body);
+}
+
+function fail(err) {
+  console.error(`regeneration failed: ${err.message}`);
+  process.exit(1);
+}
+
+regenerate(env.REGENKEY_API_KEY, env.REGENKEY_FORMAT, (err, res, body) => {
+  if (err) fail(err);
+  process.stdout.write(body);
+});
