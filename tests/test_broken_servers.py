@@ -10,7 +10,7 @@ import pytest
 
 from conformance import Redactor
 from conformance.judging.results import RunResult, Status
-from conformance.server.runner import ServerSuiteConfig, run_server_suite
+from conformance.server.runner import Account, ServerSuiteConfig, Target, run_server_suite
 from conformance.transport.loopback import serving
 from reference_impl.server import MemoryStore, build_app
 from tests.servers.breaker import ASGI
@@ -46,10 +46,13 @@ def judge(
         if proxy:
             base_url = stack.enter_context(case_sensitive_proxy(base_url))
         config = ServerSuiteConfig(
-            base_url, PLAIN_USER, accounts.plain_password, api_key=api_key, seed=SEED,
-            max_examples=examples, strict=True,
-            tricky_user_id=TRICKY_USER, tricky_password=accounts.tricky_password,
-        )  # fmt: skip
+            target=Target(base_url=base_url),
+            account=Account(PLAIN_USER, accounts.plain_password, api_key),
+            tricky=Account(TRICKY_USER, accounts.tricky_password),
+            seed=SEED,
+            max_examples=examples,
+            strict=True,
+        )
         return run_server_suite(config, Redactor())
 
 

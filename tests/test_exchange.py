@@ -50,10 +50,10 @@ def fetch(raw: bytes, **kwargs: object) -> bytes:
         b"HTTP/1.1 103 Early Hints\r\nLink: <a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 20"
         b"\r\n\r\n" + BODY,
         b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s"
-        % (len(gzip.compress(BODY)), gzip.compress(BODY)),
+        % (len(gzip.compress(BODY, mtime=0)), gzip.compress(BODY, mtime=0)),
         b"HTTP/1.1 200 OK\r\nContent-Encoding: GZIP, identity\r\nContent-Length: %d\r\n\r\n%s"
-        % (len(gzip.compress(BODY[:9]) + gzip.compress(BODY[9:])),
-           gzip.compress(BODY[:9]) + gzip.compress(BODY[9:])),  # two gzip members
+        % (len(gzip.compress(BODY[:9], mtime=0) + gzip.compress(BODY[9:], mtime=0)),
+           gzip.compress(BODY[:9], mtime=0) + gzip.compress(BODY[9:], mtime=0)),  # two gzip members
         b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: %d\r\n\r\n%s"
         % (len(zlib.compress(BODY)), zlib.compress(BODY)),
         b"HTTP/1.1 200 OK\r\nContent-Length: 20, 20\r\n\r\n" + BODY,
@@ -74,7 +74,7 @@ def test_every_legal_framing_is_read(raw: bytes) -> None:
         (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nabcd",
          "cannot decode"),
         (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 10\r\n\r\n"
-         + gzip.compress(BODY)[:10], "truncated"),
+         + gzip.compress(BODY, mtime=0)[:10], "truncated"),
         (b"HTTP/1.1 101 Switching Protocols\r\n\r\n", "switched protocols"),
         (b"HTTP/1.1 100 Continue\r\n\r\n" * 11, "more than 10 interim"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n", "over 1048576 bytes"),

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from conformance.judging.spellings import pattern, recognisable, spellings
+from conformance.judging.spellings import KEY_SHAPE, pattern, recognisable, spellings
 
 REDACTED = "[REDACTED]"
 #: The shortest run of a password's characters that is masked on its own.
@@ -42,7 +42,7 @@ PARTIAL_RUN = 8
 _OWN_WORDS = re.compile(
     r"\$?\{?REGENKEY_[A-Z_]+\}?|(?<![\w-])(?:password|userId|apiKey|format)(?![\w-])"
 )
-_KEY_SHAPE = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32}(?![0-9a-fA-F])")
+_KEY_SHAPE = KEY_SHAPE
 
 
 def mask_key(key: str) -> str:

@@ -125,6 +125,10 @@ class RunResult:
     # Faults of the run as a whole, outside any requirement (replay: spec
     # drift); any of them makes the run FAIL.
     run_failures: list[str] = field(default_factory=list)
+    # check-client: scenario name -> requirement id -> the verdict that
+    # scenario earned (conformance/reporting/matrix.py renders it); empty
+    # for the other suites.
+    matrix: dict[str, dict[str, Status]] = field(default_factory=dict)
 
     def result_for(self, rid: str) -> RequirementResult:
         if rid not in self.requirements:

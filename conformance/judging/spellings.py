@@ -13,6 +13,9 @@ escapes, so that no list of combinations has to be written out;
 :func:`spellings` lists the usual ones literally (for the Redactor's partial
 runs and for tests).
 
+Keys are masked by their shape, :data:`KEY_SHAPE` (the kit's one copy of it),
+and :func:`key_in` finds a known key in a response (RK-SAFE-003).
+
 A password shorter than :data:`MIN_FREE_TEXT` characters cannot be told from
 chance in free text (``pass`` is inside ``password``): it is recognised only
 as a whole token, delimited on both sides by anything but a word character
@@ -51,6 +54,8 @@ PROTOCOL_HEADERS = frozenset(
 )
 #: Body fields whose values the spec fixes: a short password is not looked for there.
 ENVELOPE_FIELDS = frozenset({"status", "statuscode", "apikey"})
+#: The shape of a key: a run of exactly 32 hex digits (the kit's one copy of it).
+KEY_SHAPE = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32}(?![0-9a-fA-F])")
 
 
 def recognisable(secret: str) -> bool:
@@ -274,4 +279,52 @@ def echo_in(password: str, headers: Iterable[tuple[str, str]], body: bytes) -> s
         if not long and name.lower() not in ENVELOPE_FIELDS and name != "#name":
             if value == password or (wordy and found(value)):
                 return "in the body, as a value or a word"
+    return None
+
+
+class KnownKeys:
+    """The keys a run has seen issued, for finding one in a response cheaply: a
+    32-hex key is looked up by the hex runs of the text (any letter case), a
+    key of another shape is searched for as it is."""
+
+    def __init__(self, keys: Iterable[str] = ()) -> None:
+        self._hexed: set[str] = set()
+        self._others: list[str] = []
+        for key in keys:
+            self.add(key)
+
+    def add(self, key: str) -> None:
+        low = key.lower()
+        if KEY_SHAPE.fullmatch(low):
+            self._hexed.add(low)
+        elif low and low not in self._others:
+            self._others.append(low)
+
+    def __bool__(self) -> bool:
+        return bool(self._hexed or self._others)
+
+    def __contains__(self, key: object) -> bool:
+        low = str(key).lower()
+        return low in self._hexed or low in self._others
+
+    def found_in(self, text: str) -> bool:
+        low = text.lower()
+        if self._hexed and any(m.group(0) in self._hexed for m in KEY_SHAPE.finditer(low)):
+            return True
+        return any(k in low for k in self._others)
+
+
+def key_in(keys: KnownKeys, headers: Iterable[tuple[str, str]], body: bytes) -> str | None:
+    """Where a response holds one of ``keys`` in a spelling the Redactor masks
+    (its digits in any letter case), or None: any header, the raw body, the
+    body's unescaped text (RK-SAFE-003)."""
+    if not keys:
+        return None
+    for name, value in headers:
+        if keys.found_in(value):
+            return f"in the {name} header"
+    if keys.found_in(body.decode("utf-8", errors="replace")):
+        return "in the body"
+    if any(keys.found_in(value) for _name, value in body_fields(body)):
+        return "in the body, once unescaped"
     return None

@@ -1,16 +1,16 @@
 """What a server check works with: a target, an account, and a judge.
 
 Every response a check provokes passes through :meth:`ServerContext.judge`,
-which applies the per-response requirements (no 5xx, no echoed password, the
-body valid for its format, the media type, HTTP 200 on success) before the
-check looks at it, so a broken body is always reported under the id of the
-rule it breaks, whatever check happened to receive it.
+which validates the body for its format and applies the per-response rules
+(conformance/judging/rules.py: no 5xx, no echoed password, no key in an
+error, the media type, HTTP 200 and a UUID key on success) before the check
+looks at it, so a broken response is always reported under the id of the rule
+it breaks, whatever check happened to receive it.
 """
 
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,60 +19,28 @@ import httpx
 
 from conformance.errors import Blocked, TargetError
 from conformance.judging.redaction import Redactor
-from conformance.judging.results import Failure, HttpMessage, RunResult
-from conformance.judging.spellings import SHORT_PASSWORD_NOTE, echo_in, recognisable
+from conformance.judging.results import Failure, RunResult
+from conformance.judging.rules import RESPONSE_RULES, Response, body_rules, read_any
+from conformance.judging.spellings import KEY_SHAPE, SHORT_PASSWORD_NOTE, KnownKeys, recognisable
 from conformance.judging.spellings import pattern as secret_pattern
-from conformance.protocol.records import MEDIA_TYPES, Format, Record
+from conformance.protocol.records import Format
 from conformance.protocol.wire import Encoding, RequestSpec, WireRequest, build, curl_command
 from conformance.server.echo_followup import is_coincidence
+from conformance.server.exchange import (
+    Account,
+    Exchange,
+    is_bad_login,
+    request_message,
+    response_message,
+)
 from conformance.server.sequence import CheckSequence
 from conformance.transport.exchange import ExchangeError, HttpClient, is_loopback
 from conformance.validation.bodies import BodyVerdict, Violation, validate_body
 
 MAX_BODY = 1024 * 1024  # a response larger than this is the target's fault: ERROR
-_MEDIA_ALIASES = {Format.XML: {"application/xml", "text/xml"}}
+UNREAD = (404, 405, 413)  # answers whose body is not judged: the request never reached it
 
-
-@dataclass
-class Exchange:
-    spec: RequestSpec
-    wire: WireRequest
-    status: int
-    headers: httpx.Headers
-    body: bytes
-    fmt: Format | None = None
-    verdict: BodyVerdict | None = None
-    observed_key: str | None = None  # a key seen in a body judged non-conformant
-    answered_in: Format | None = None  # set when the body was valid in another format
-    # The body broke a rule the judge blamed on no id (``error_rule=None``): an
-    # error in another format, or a 4xx that is no envelope; the check decides.
-    unjudged: bool = False
-
-    @property
-    def record(self) -> Record | None:
-        return self.verdict.record if self.verdict else None
-
-    @property
-    def new_key(self) -> str | None:
-        record = self.record
-        return record.api_key if record is not None and record.is_success else None
-
-
-@dataclass
-class Account:
-    """The credentials the suite may use, and the key it last saw issued."""
-
-    user_id: str
-    password: str
-    api_key: str | None = None
-    on_new_key: Callable[[str], None] | None = None
-    issued: list[str] = field(default_factory=list)
-
-    def accept(self, key: str) -> None:
-        self.api_key = key
-        self.issued.append(key)
-        if self.on_new_key is not None:
-            self.on_new_key(key)
+__all__ = ["MAX_BODY", "Account", "Exchange", "ServerContext", "is_bad_login"]
 
 
 @dataclass
@@ -90,6 +58,7 @@ class ServerContext:
     tricky: Account | None = None  # an account whose password needs encoding (RK-PARAM-002)
     max_rotations: int | None = None  # live runs: stop before the key is rotated more often
     max_bad_logins: int | None = None  # live runs: wrong-password attempts on the real account
+    live: bool = False  # a real account (--live): some checks never run against it
     bad_logins: int = 0
     rotations: int = 0
     recorder: Callable[[Exchange], None] | None = None
@@ -99,6 +68,7 @@ class ServerContext:
     # name and the requests sent so far; it must be cheap.
     on_send: Callable[[str, int], None] | None = None
     sequence: CheckSequence = field(init=False, default_factory=CheckSequence)
+    keys: KnownKeys = field(init=False, default_factory=KnownKeys)  # seen issued (RK-SAFE-003)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)  # noqa: S311 (reproducible cases, not secrets)
@@ -109,6 +79,10 @@ class ServerContext:
         self.redactor.add(self.account.password)
         if self.tricky is not None:
             self.redactor.add(self.tricky.password)
+        for known in (self.account, self.tricky):
+            for key in (known.api_key, *known.issued) if known is not None else ():
+                if key:
+                    self.saw_key(key)
 
     def close(self) -> None:
         self.client.close()
@@ -174,7 +148,7 @@ class ServerContext:
         self.sequence.answered(spec, issued)
         if issued is not None:
             self.rotations += 1
-            self.redactor.add(issued)
+            self.saw_key(issued)
             account.accept(issued)
         elif self._may_have_rotated(exchange):
             account.api_key = None  # lost track: key checks are blocked until a new key is read
@@ -207,7 +181,7 @@ class ServerContext:
         """An unreadable 200 that carries something key-shaped may have rotated the key."""
         if ex.status != 200 or ex.verdict is None or ex.verdict.ok:
             return False
-        return re.search(rb"[0-9a-fA-F]{32}", ex.body) is not None
+        return KEY_SHAPE.search(ex.body.decode("latin-1")) is not None
 
     def judge(
         self,
@@ -217,21 +191,19 @@ class ServerContext:
         account: Account | None = None,
         error_rule: str | None = "RK-ERR-005",
     ) -> None:
-        self.expect(
-            "RK-SAFE-001",
-            ex.status < 500,
-            ex,
-            "no 5xx for any client input",
-            "a status below 500",
-            f"HTTP {ex.status}",
-        )
+        """Validate the body for ``fmt`` and apply every per-response rule."""
+        self._apply("RK-SAFE-001", ex, self._response(ex))
         self._judge_echo(ex, [a for a in (self.account, self.tricky, account) if a])
-        if fmt is None or ex.status in (404, 405, 413):
+        if fmt is None or ex.status in UNREAD:
+            self._judge_key_leak(ex)
             return
         ex.fmt = fmt
         ex.verdict = validate_body(ex.body, fmt)
+        ex.carried = ex.verdict.record
         if not ex.verdict.ok and self._in_wrong_format(ex, fmt, format_rule, error_rule):
+            self._judge_key_leak(ex)
             return
+        self._judge_key_leak(ex)
         if not ex.verdict.ok and error_rule is None and 400 <= ex.status < 500:
             ex.unjudged = True  # a refusal of what the request tried, not an envelope
             return
@@ -243,38 +215,52 @@ class ServerContext:
                 f"a {fmt.value} body valid against the spec",
                 violation.message,
             )
+        response = self._response(ex)
         if ex.verdict.ok and ex.verdict.record is not None:
-            for rid in _body_rules(fmt, ex.verdict.record.is_success):
+            for rid in body_rules(fmt, ex.verdict.record.is_success):
                 self.result.record_pass(rid)
-            media = ex.headers.get("content-type", "").split(";")[0].strip().lower()
-            allowed = _MEDIA_ALIASES.get(fmt, {MEDIA_TYPES[fmt]})
-            self.expect(
-                "RK-FMT-005",
-                media in allowed,
-                ex,
-                "the media type names the format",
-                " or ".join(sorted(allowed)),
-                media or "(no Content-Type)",
-            )
+            self._apply("RK-FMT-005", ex, response)
         if ex.new_key is not None:
-            self.expect(
-                "RK-HTTP-010",
-                ex.status == 200,
-                ex,
-                "a success is answered with HTTP 200",
-                "HTTP 200",
-                f"HTTP {ex.status}",
-            )
-            key = ex.new_key
-            uuid4 = key[12] == "4" and key[16] in "89ab"
-            self.expect(
-                "RK-KEY-002",
-                uuid4,
-                ex,
-                "the key is a random (version 4) UUID",
-                "version nibble 4, variant 8-b",
-                f"{key[12]} and {key[16]}",
-            )
+            self._apply("RK-HTTP-010", ex, response)
+            self._apply("RK-KEY-002", ex, response)
+
+    def _response(self, ex: Exchange, passwords: tuple[str, ...] = ()) -> Response:
+        """``ex`` as the per-response rules read it."""
+        record = ex.carried
+        answered = ex.fmt if ex.record is not None else ex.answered_in
+        return Response(
+            ex.status,
+            tuple(ex.headers.multi_items()),
+            ex.body,
+            record,
+            ex.fmt,
+            answered,
+            passwords,
+            self.keys,
+            ex.verdict.requirement_ids if ex.verdict is not None else frozenset(),
+        )
+
+    def _apply(self, rid: str, ex: Exchange, response: Response) -> bool:
+        rule = RESPONSE_RULES[rid]
+        actual = rule.judge(response)
+        expected = rule.expected_for(response)
+        return self.expect(rid, actual is None, ex, rule.message, expected, actual or "")
+
+    def _judge_key_leak(self, ex: Exchange) -> None:
+        """RK-SAFE-003, judged only once a key is known and only of an error (an
+        unread body is read in whichever format it is valid)."""
+        if not self.keys:
+            return
+        if ex.carried is None and ex.status not in UNREAD:
+            ex.carried = read_any(ex.body)
+        response = self._response(ex)
+        if response.is_error:
+            self._apply("RK-SAFE-003", ex, response)
+
+    def saw_key(self, key: str) -> None:
+        """A key the target issued, for any account: redacted, and never to be in an error."""
+        self.redactor.add(key)
+        self.keys.add(key)
 
     def _in_wrong_format(
         self, ex: Exchange, fmt: Format, format_rule: str | None, error_rule: str | None
@@ -292,7 +278,7 @@ class ServerContext:
                     rid = format_rule if specific else error_rule
                 else:
                     ex.observed_key = verdict.record.api_key
-                ex.answered_in, ex.unjudged = other, rid is None
+                ex.answered_in, ex.unjudged, ex.carried = other, rid is None, verdict.record
                 if rid is not None:
                     self.fail(
                         rid,
@@ -317,23 +303,20 @@ class ServerContext:
         for account in accounts if carried else ():
             if secret_pattern(account.password).search(carried):
                 submitted.add(account.password)
+        held = {a.api_key for a in accounts if a.api_key}
         for password in sorted(submitted):
             if not recognisable(password):
                 result = self.result.result_for("RK-SAFE-002")
                 if SHORT_PASSWORD_NOTE not in result.skip_reasons:
                     result.skip_reasons.append(SHORT_PASSWORD_NOTE)
-            where = echo_in(password, ex.headers.multi_items(), ex.body)
-            held = {a.api_key for a in accounts if a.api_key}
-            if where is not None and self.max_bad_logins is None:  # not live: may ask again
+            response = self._response(ex, (password,))
+            rule = RESPONSE_RULES["RK-SAFE-002"]
+            actual = rule.judge(response)
+            if actual is not None and self.max_bad_logins is None:  # not live: may ask again
                 if is_coincidence(self._ask, spec, password, self.seed, held):
-                    where = None  # the server's own words (conformance/server/echo_followup.py)
+                    actual = None  # the server's own words (conformance/server/echo_followup.py)
             self.expect(
-                "RK-SAFE-002",
-                where is None,
-                ex,
-                "no response may contain the password",
-                "no trace of the password sent",
-                f"the password is {where}",
+                "RK-SAFE-002", actual is None, ex, rule.message, rule.expected, actual or ""
             )
 
     def _ask(self, spec: RequestSpec) -> tuple[list[tuple[str, str]], bytes]:
@@ -360,8 +343,8 @@ class ServerContext:
                 message=r(message),
                 expected=r(expected),
                 actual=r(actual),
-                request=_request_message(ex, r) if ex else None,
-                response=_response_message(ex, r) if ex else None,
+                request=request_message(ex, r) if ex else None,
+                response=response_message(ex, r) if ex else None,
                 reproduction=r(curl_command(self.base_url, ex.spec)) if ex else "",
                 seed=self.seed,
                 sequence=self.sequence.steps(rid, ex.spec if ex else None, expected, r),
@@ -376,39 +359,3 @@ class ServerContext:
             yield
         finally:
             self.check_name = previous
-
-
-def is_bad_login(spec: RequestSpec, account: Account) -> bool:
-    """A wrong-password attempt on ``account`` (what a lockout counts): its user
-    id, in any letter case, with a password that is not its own."""
-    user, password = spec.param("userId"), spec.param("password")
-    if user is None or password is None or password == account.password:
-        return False
-    return user.casefold() == account.user_id.casefold()
-
-
-FORMAT_RULES = {  # the body rules of each format's own artefact
-    Format.JSON: ("RK-JSON-001", "RK-JSON-002", "RK-JSON-003"),
-    Format.XML: ("RK-XML-001", "RK-XML-002", "RK-XML-003"),
-    Format.PLAIN: ("RK-PLAIN-001",),
-}
-_ENVELOPE_RULES = {
-    True: ("RK-SUCC-001", "RK-SUCC-002", "RK-SUCC-003", "RK-KEY-001"),
-    False: ("RK-ERR-001", "RK-ERR-002", "RK-ERR-003", "RK-ERR-004"),
-}
-
-
-def _body_rules(fmt: Format, is_success: bool) -> tuple[str, ...]:
-    """The body requirements a valid body of this format and envelope satisfies."""
-    return FORMAT_RULES[fmt] + _ENVELOPE_RULES[is_success]
-
-
-def _request_message(ex: Exchange, r: Redactor) -> HttpMessage:
-    path = ex.wire.url.split("://", 1)[-1].partition("/")[2]
-    headers = tuple((n, r(v)) for n, v in ex.wire.headers)
-    return HttpMessage(f"{ex.wire.method} /{r(path)}", headers, r.bytes(ex.wire.body[:2048]))
-
-
-def _response_message(ex: Exchange, r: Redactor) -> HttpMessage:
-    headers = tuple((n, r(v)) for n, v in ex.headers.items())
-    return HttpMessage(f"HTTP {ex.status}", headers, r.bytes(ex.body[:2048]))

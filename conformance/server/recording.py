@@ -20,12 +20,13 @@ from typing import Any
 
 from conformance.judging.redaction import Redactor
 from conformance.judging.results import Failure, HttpMessage, RunResult
+from conformance.judging.rules import FORMAT_RULES
+from conformance.judging.spellings import KEY_SHAPE
 from conformance.protocol.records import Format
-from conformance.server.context import FORMAT_RULES, Exchange
+from conformance.server.exchange import Exchange
 from conformance.validation.bodies import validate_body
 
 FILE = "exchanges.jsonl"
-_KEY = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32}(?![0-9a-fA-F])")
 
 
 class Placeholders:
@@ -36,7 +37,7 @@ class Placeholders:
         self._seen: dict[str, str] = {}
 
     def __call__(self, text: str) -> str:
-        return _KEY.sub(self._one, text)
+        return KEY_SHAPE.sub(self._one, text)
 
     def _one(self, match: re.Match[str]) -> str:
         key = match.group(0)

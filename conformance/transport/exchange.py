@@ -21,7 +21,13 @@ Here:
 - headers go out as given (duplicates and letter case kept), bodies with a
   Content-Length or chunked; responses are read tolerantly (close-delimited,
   chunked, ``103 Early Hints`` before the answer) and kept-alive connections
-  are reused.
+  are reused, safely: a server may close a connection it kept alive without
+  saying so, and a request sent on it as it closes is lost, with no telling
+  whether it was applied (a regeneration must never be sent twice, so it is
+  never retried). Until a server has answered once on a reused connection,
+  its idle connection is given :data:`SETTLE_S` after the answer to show it
+  closed; a server that closes one (or fails a request on one) gets a fresh
+  connection for every request from then on.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -58,6 +65,9 @@ __all__ = [
 
 MAX_BODY = 1 << 20  # a response larger than this is the target's fault
 MAX_INTERIM = 10
+# How long after its answer a server that has not yet answered on a reused
+# connection has to close it, before the kit sends on it (once per origin).
+SETTLE_S = 0.05
 _BODYLESS_METHODS = ("GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT")
 
 
@@ -139,6 +149,8 @@ class HttpClient:
                 pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
                 self._proxy_auth = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
         self._idle: dict[_Origin, list[Connection]] = {}
+        self._kept: set[_Origin] = set()  # answered on a reused connection
+        self._closes: set[_Origin] = set()  # closed a kept-alive connection: never reused
         self._lock = threading.Lock()
         self._closed = False
 
@@ -169,7 +181,7 @@ class HttpClient:
         headers = list(headers)
         data = self._encode(method, url, origin, headers, body)
         deadline = Deadline(self.timeout, f"{origin.scheme}://{origin.authority}")
-        conn = self._take(origin, deadline)
+        conn, reused = self._take(origin, deadline)
         try:
             try:
                 conn.send(data, deadline)
@@ -197,7 +209,13 @@ class HttpClient:
             content, framed = read_body(conn, deadline, head, method.upper(), self.max_body)
         except BaseException:
             conn.close()
+            if reused:
+                with self._lock:
+                    self._closes.add(origin)
             raise
+        if reused:
+            with self._lock:
+                self._kept.add(origin)
         if keep_alive(head, framed, headers) and not conn.buffer:
             self._give_back(origin, conn)
         else:
@@ -205,17 +223,25 @@ class HttpClient:
         return HttpResponse(head.status, head.headers, content)
 
     # --- connections ------------------------------------------------------------
-    def _take(self, origin: _Origin, deadline: Deadline) -> Connection:
-        with self._lock:
-            idle = self._idle.get(origin, [])
-            while idle:
-                conn = idle.pop()
-                if not conn.stale():
-                    return conn
-                conn.close()
-        return self._connect(origin, deadline)
+    def _take(self, origin: _Origin, deadline: Deadline) -> tuple[Connection, bool]:
+        """A connection to ``origin`` and whether it is a reused one."""
+        while True:
+            with self._lock:
+                idle = self._idle.get(origin, [])
+                conn = idle.pop() if idle and origin not in self._closes else None
+                settle = origin not in self._kept
+            if conn is None:
+                return self._connect(origin, deadline), False
+            wait = conn.idle_since + SETTLE_S - time.monotonic() if settle else 0.0
+            if not conn.stale(min(wait, deadline.remaining())):
+                return conn, True
+            conn.close()
+            if settle and time.monotonic() - conn.idle_since <= SETTLE_S * 2:
+                with self._lock:  # it closed right after its answer: it always will
+                    self._closes.add(origin)
 
     def _give_back(self, origin: _Origin, conn: Connection) -> None:
+        conn.idle_since = time.monotonic()
         with self._lock:
             if not self._closed and len(self._idle.setdefault(origin, [])) < 16:
                 self._idle[origin].append(conn)

@@ -44,6 +44,7 @@ class Connection:
         self.sock = sock
         self.where = where
         self.buffer = bytearray()
+        self.idle_since = 0.0  # when it was last given back to the pool (time.monotonic)
 
     def close(self) -> None:
         try:
@@ -51,10 +52,11 @@ class Connection:
         except OSError:
             pass
 
-    def stale(self) -> bool:
-        """An idle connection the server closed (or wrote to) meanwhile is not reused."""
+    def stale(self, wait: float = 0.0) -> bool:
+        """An idle connection the server closed (or wrote to) meanwhile is not reused;
+        ``wait`` gives a server that closes it right after its answer time to show it."""
         try:
-            readable, _, _ = select.select([self.sock], [], [], 0)
+            readable, _, _ = select.select([self.sock], [], [], max(wait, 0.0))
         except (OSError, ValueError):
             return True
         return bool(readable) or bool(self.buffer)

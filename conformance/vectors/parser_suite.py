@@ -12,7 +12,7 @@ protocol on stdin and stdout (see ``conformance/vectors/VECTORS.md``):
   ``{"id": 7, "error": "why"}``, optionally with ``"violates": [ids]``.
 
 The answers are judged by the parser checks
-(:mod:`conformance.client.parser_checks`): a valid body must be read
+(:mod:`conformance.vectors.parser_checks`): a valid body must be read
 as exactly its record (RK-PARSE-001), an error body never as a success
 (RK-PARSE-002), and an invalid body should be refused, naming exactly the
 violated ids if the parser names any (RK-PARSE-003, a SHOULD). A command
@@ -34,16 +34,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from conformance.client.parser_checks import (
+from conformance.judging.registry import registered_checks
+from conformance.judging.results import RunResult
+from conformance.spec.catalogue import Party
+from conformance.transport import process as commands
+from conformance.vectors.parser_checks import (
     PARSER_CHECKS,
     Answered,
     ParserContext,
     judge_answer,
 )
-from conformance.judging.registry import registered_checks
-from conformance.judging.results import RunResult
-from conformance.spec.catalogue import Party
-from conformance.transport import process as commands
 from conformance.vectors.suite import Vector, body_vectors
 
 Progress = Callable[[Vector, str], None]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from conformance import ENDPOINT_PATH, Format
 from reference_impl.server import MemoryStore, build_app
 from reference_impl.server.store import key_digest, new_key
+from tests.servers import broken_lifecycle as lifecycle
 from tests.servers.breaker import ASGI, Breaker, Req, Resp
 
 PLAIN_USER = "regenkey-sandbox"
@@ -547,6 +548,40 @@ def _deep_xml(resp: Resp) -> None:
         resp.sub(r"(</reason>)", r"\1" + "<d>" * 2000 + "</d>" * 2000)
 
 
+def _key_in_errors(store: MemoryStore, where: str) -> ASGI:
+    """Every error carries the latest key the server issued: in its reason, or
+    in an X-Debug header (the body stays a valid error envelope)."""
+    breaker = Breaker(build_app(store))
+
+    def on_response(req: Req, resp: Resp) -> None:
+        if not _error(resp) or not breaker.keys:
+            return
+        if where == "reason":
+            _rerender(reason=f"denied (current key {breaker.keys[-1]})")(resp)
+        else:
+            resp.headers = [*resp.headers, (b"x-debug", f"key={breaker.keys[-1]}".encode())]
+
+    breaker.on_response = on_response
+    return breaker
+
+
+def _key_parameter_read(req: Req, accounts: Accounts) -> Resp | None:
+    """A parameter named apiKey counts as the header when there is none."""
+    value = req.form().get("apiKey")
+    if req.path == ENDPOINT_PATH and value and not req.header("apikey"):
+        req.set_header("apiKey", value)
+    return None
+
+
+def _unknown_parameter_refused(req: Req, accounts: Accounts) -> Resp | None:
+    """A parameter but userId, password, format (query, form, multipart) refuses the request."""
+    names = set(req.form()) | {m.decode() for m in re.findall(rb'; name="?([^";\r\n]+)', req.body)}
+    if req.path == ENDPOINT_PATH and names - {"userId", "password", "format"}:
+        _mangle_password(req, accounts)
+        req.drop_header("apikey")
+    return None
+
+
 PLAIN_ERRORS = "successes still answer in the requested format"
 
 BROKEN: list[BrokenServer] = [
@@ -623,6 +658,12 @@ BROKEN: list[BrokenServer] = [
     BrokenServer("echoes-password-hex", frozenset({"RK-SAFE-002"}), _echo_spelled(lambda p: p.encode().hex())),
     BrokenServer("echoes-password-reversed", frozenset({"RK-SAFE-002"}), _echo_spelled(lambda p: p[::-1])),
     BrokenServer("echoes-password-upper-case", frozenset({"RK-SAFE-002"}), _echo_spelled(str.upper)),
+    # A key the run saw issued, in an error (issue 15: RK-SAFE-003); the key only as a header (RK-AUTH-015).
+    BrokenServer("key-in-error-reason", frozenset({"RK-SAFE-003"}), lambda store, accounts: _key_in_errors(store, "reason")),
+    BrokenServer("key-in-error-header", frozenset({"RK-SAFE-003"}), lambda store, accounts: _key_in_errors(store, "header")),
+    BrokenServer("key-read-from-parameters", frozenset({"RK-AUTH-015"}), request_fault(_key_parameter_read)),
+    # A SHOULD only: refusing an unknown parameter breaks no MUST (NON-STRICT, fails with --strict).
+    BrokenServer("unknown-parameter-refused", frozenset({"RK-PARAM-004"}), request_fault(_unknown_parameter_refused)),
 ]  # fmt: skip
 
 
@@ -687,3 +728,16 @@ CORRECT: list[tuple[str, Callable[[MemoryStore, Accounts], ASGI]]] = [
     ("errors-as-422-code-999", response_fault(_error_record(_as_422_with_code_999))),
     ("quotes-unknown-format", response_fault(_quotes_unknown_format)),
 ]  # fmt: skip
+
+
+BROKEN += [
+    # the model-based lifecycle (issue 15): faults only a stateful sequence shows
+    BrokenServer("counter-keys", frozenset({"RK-KEY-003"}), lifecycle.counter_keys),
+    BrokenServer("revoked-key-reissued", frozenset({"RK-ROT-007"}), lifecycle.reissue_revoked),
+    BrokenServer(
+        "header-rotation-revokes-other-accounts",
+        frozenset({"RK-ROT-008"}),
+        lifecycle.header_rotation_revokes_others((PLAIN_USER, TRICKY_USER)),
+    ),
+    BrokenServer("head-rotates", frozenset({"RK-ROT-009"}), lifecycle.head_rotates),
+]

@@ -56,7 +56,7 @@ def case_sensitive_proxy(backend: str) -> Iterator[str]:
             self.wfile.write(payload)
             conn.close()
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _forward
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

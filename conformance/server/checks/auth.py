@@ -1,21 +1,18 @@
-"""The two ways to authenticate, and what must be refused (RK-AUTH-*, RK-PARAM-002)."""
+"""The two ways to authenticate, and what must be refused (RK-AUTH-*)."""
 
 from __future__ import annotations
 
-import re
-
+from conformance.errors import Blocked
 from conformance.judging.registry import check
+from conformance.judging.rules import FOUNDATION
+from conformance.judging.rules import KEYED as KEYED  # re-exported: defined in judging/rules.py
 from conformance.protocol.records import Format
 from conformance.protocol.wire import Encoding, RequestSpec
-from conformance.server.checks.http import FOUNDATION
-from conformance.server.context import ServerContext
+from conformance.server.context import Exchange, ServerContext
 from conformance.server.verdicts import probe, refused, succeeded
 from conformance.spec.catalogue import Party
 
 S = Party.SERVER
-# Checks that send the current key: it must work (RK-AUTH-002) and must not be
-# rotated behind the suite's back by a refused request (RK-ROT-006).
-KEYED = (*FOUNDATION, "RK-AUTH-002", "RK-ROT-006")
 
 
 @check("RK-AUTH-002", "RK-ROT-003", party=S, requires=FOUNDATION)
@@ -105,37 +102,37 @@ def empty_fields_beside_header_are_ignored(ctx: ServerContext) -> None:
     succeeded(ctx, "RK-AUTH-008", ex, "the header must work beside empty credential fields")
 
 
-@check("RK-PARAM-002", party=S, requires=(*FOUNDATION, "RK-HTTP-003"))
-def encoded_password_authenticates(ctx: ServerContext) -> None:
-    """RK-PARAM-002: a password with special characters, URL-encoded, authenticates."""
-    account = ctx.tricky if ctx.tricky is not None else ctx.account
-    if re.fullmatch(r"[A-Za-z0-9._~-]*", account.password):
-        ctx.result.record_skip(
-            "RK-PARAM-002", "no account with a password that needs encoding was given"
-        )
-        return
-    params = (("userId", account.user_id), ("password", account.password), ("format", "json"))
-    for method, encoding in (
-        ("GET", Encoding.QUERY),
-        ("POST", Encoding.FORM),
-        ("POST", Encoding.MULTIPART),
-        ("POST", Encoding.XML),
-    ):
-        carrier = _CARRIERS.get(encoding)
-        if carrier is not None and not _usable(ctx, carrier):
-            continue  # that encoding fails for any password: its own id says so
-        spec = RequestSpec(method, encoding, params)
-        ex = ctx.send(spec, Format.JSON, account=account, error_rule=None)
-        succeeded(ctx, "RK-PARAM-002", ex, f"the encoded password must authenticate ({encoding})")
+@check("RK-AUTH-015", party=S, requires=(*KEYED, "RK-AUTH-004"), destructive=False)
+def key_only_in_header(ctx: ServerContext) -> None:
+    """RK-AUTH-015: the key is accepted in the apiKey header only, not as a parameter.
+
+    The current key goes as a parameter named apiKey (in the query, then in a
+    form body), with no header and no credentials. A server that regenerates
+    for it is NON-STRICT, once an unknown key sent the same way is refused (a
+    server that regenerates for anyone breaks RK-AUTH-004, not this); the key
+    it issued becomes the suite's current key (ServerContext.send keeps the
+    account current), so later checks go on.
+    """
+    for method, encoding in (("GET", Encoding.QUERY), ("POST", Encoding.FORM)):
+        if ctx.max_rotations is not None and ctx.rotations >= ctx.max_rotations:
+            raise Blocked(f"rotation budget spent (--max-rotations {ctx.max_rotations})")
+        ((_name, key),) = ctx.key_header()
+        ex = _key_as_parameter(ctx, method, encoding, key)
+        what = f"the key as an apiKey parameter ({encoding}) should not authenticate"
+        if ex.new_key is None and ex.observed_key is None:
+            if ex.unjudged:
+                ctx.result.record_pass("RK-AUTH-015")  # refused, in whatever shape
+            else:
+                refused(ctx, "RK-AUTH-015", ex, what)
+            continue
+        control = _key_as_parameter(ctx, method, encoding, f"{ctx.rng.getrandbits(128):032x}")
+        if control.new_key is not None or control.observed_key is not None:
+            raise Blocked("an unknown key as a parameter regenerates too (RK-AUTH-004)")
+        ctx.fail("RK-AUTH-015", ex, what, "the error envelope and no key", "a new key")
 
 
-# The requirement of each encoding beyond the form and the query (both foundations).
-_CARRIERS = {Encoding.MULTIPART: "RK-HTTP-005", Encoding.XML: "RK-HTTP-004"}
-
-
-def _usable(ctx: ServerContext, rid: str) -> bool:
-    """Whether an encoding's own requirement has not failed nor been blocked."""
-    result = ctx.result.requirements.get(rid)
-    if result is None:
-        return True  # not judged in this run (--req): assume it works
-    return not result.failures and (result.checks_run > 0 or not result.skip_reasons)
+def _key_as_parameter(ctx: ServerContext, method: str, encoding: Encoding, key: str) -> Exchange:
+    """``key`` as a parameter named apiKey, no header, no credentials; the answer
+    judged under no format id (a probe of a SHOULD reports only that SHOULD)."""
+    spec = RequestSpec(method, encoding, (("apiKey", key), ("format", "json")))
+    return ctx.send(spec, Format.JSON, None, error_rule=None)

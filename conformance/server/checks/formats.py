@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from conformance.judging.registry import check
+from conformance.judging.rules import FOUNDATION
 from conformance.protocol.records import Format
 from conformance.protocol.strategies import format_spellings
 from conformance.protocol.wire import Encoding, RequestSpec
-from conformance.server.checks.http import FOUNDATION
 from conformance.server.context import ServerContext
 from conformance.server.verdicts import draw, probe, refused
 from conformance.spec.catalogue import Party

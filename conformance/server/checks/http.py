@@ -1,9 +1,10 @@
-"""Path, methods and request encodings (RK-HTTP-*, RK-PARAM-001)."""
+"""Path, methods and request encodings (RK-HTTP-*)."""
 
 from __future__ import annotations
 
-from conformance.errors import Blocked, CredentialsRefused
+from conformance.errors import CredentialsRefused
 from conformance.judging.registry import check
+from conformance.judging.rules import FOUNDATION
 from conformance.protocol.records import ENDPOINT_PATH, Format
 from conformance.protocol.wire import Encoding, RequestSpec
 from conformance.server.context import ServerContext
@@ -11,11 +12,6 @@ from conformance.server.verdicts import probe, succeeded
 from conformance.spec.catalogue import Party
 
 S = Party.SERVER
-
-# What nearly every check leans on: credentials in a form body, with the exact
-# parameter names, working again after a regeneration. When one of these has
-# failed, the checks that need them are blocked rather than failed.
-FOUNDATION = ("RK-HTTP-002", "RK-AUTH-001", "RK-PARAM-001", "RK-ROT-004")
 
 
 def _lower_case_names(params: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
@@ -67,51 +63,6 @@ def _authenticates(ctx: ServerContext, spec: RequestSpec) -> bool:
     format is judged under no id: the diagnosis has not found the cause yet)."""
     ex = ctx.send(spec, Format.JSON, error_rule=None)
     return ex.new_key is not None or ex.observed_key is not None
-
-
-@check("RK-ROT-004", party=S, requires=FOUNDATION[:3])
-def credentials_keep_working(ctx: ServerContext) -> None:
-    """RK-ROT-004: after a regeneration of either kind the same credentials regenerate again.
-
-    A fresh login follows a regeneration by credentials and then one by the
-    apiKey header, so that credentials that die after either kind are
-    reported here, under this id, before any check that leans on them.
-    """
-    ex = ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("json")), Format.JSON)
-    if not succeeded(ctx, "RK-ROT-004", ex, "credentials must keep working after a regeneration"):
-        return
-    try:
-        keyed = RequestSpec("POST", Encoding.FORM, (("format", "json"),), ctx.key_header())
-        if ctx.send(keyed, Format.JSON, error_rule=None).new_key is None:
-            return  # the header does not work: RK-AUTH-002 judges that, not this check
-    except Blocked:
-        return  # no key known, or the live rotation budget is spent
-    ex = ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("json")), Format.JSON)
-    what = "credentials must keep working after a regeneration by the apiKey header"
-    succeeded(ctx, "RK-ROT-004", ex, what)
-
-
-@check("RK-ROT-006", party=S, requires=FOUNDATION)
-def refused_request_keeps_key(ctx: ServerContext) -> None:
-    """RK-ROT-006: a refused request leaves the current key valid.
-
-    It runs before any other check sends a refusal, and first proves the key
-    works, so that a failure here can only mean the refusal rotated the key.
-    """
-    ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("plain")), Format.PLAIN)
-    probe = RequestSpec("POST", Encoding.FORM, (("format", "plain"),), ctx.key_header())
-    if ctx.send(probe, Format.PLAIN).new_key is None:
-        raise Blocked("the apiKey header did not work (see RK-AUTH-002)", causes=("RK-AUTH-002",))
-    wrong = (("userId", ctx.account.user_id), ("password", ctx.account.password + "x"))
-    refusals = (
-        RequestSpec("POST", Encoding.FORM, (*wrong, ("format", "plain"))),
-        RequestSpec("POST", Encoding.FORM, ctx.credentials("nonsense")),
-        RequestSpec("POST", Encoding.FORM, (("format", "plain"),)),
-    )
-    for refusal in refusals:
-        ctx.send(refusal, Format.PLAIN)
-    spec = RequestSpec("POST", Encoding.FORM, (("format", "plain"),), ctx.key_header())
-    succeeded(ctx, "RK-ROT-006", ctx.send(spec, Format.PLAIN), "the key must survive refusals")
 
 
 @check("RK-HTTP-003", party=S, requires=FOUNDATION)
@@ -192,13 +143,3 @@ def path_is_exact(ctx: ServerContext) -> None:
             "no new key (404 or an error)",
             f"HTTP {ex.status}",
         )
-
-
-@check("RK-PARAM-001", party=S, requires=(*FOUNDATION, "RK-HTTP-003"))
-def parameter_names_are_exact(ctx: ServerContext) -> None:
-    """RK-PARAM-001: userId, password and format, spelt exactly, work in every encoding."""
-    # Query and form only: the other encodings have requirements of their own.
-    for method, encoding in (("GET", Encoding.QUERY), ("POST", Encoding.FORM)):
-        spec = RequestSpec(method, encoding, ctx.credentials("plain"))
-        what = f"userId/password/format in a {encoding} request"
-        probe(ctx, "RK-PARAM-001", spec, Format.PLAIN, what)

@@ -1,4 +1,4 @@
-"""The key lifecycle (RK-ROT-*, RK-KEY-001): a regeneration replaces the key."""
+"""The key lifecycle (RK-ROT-*): a regeneration replaces the key, and only it."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from conformance.errors import Blocked
 from conformance.judging.registry import check
+from conformance.judging.rules import FOUNDATION, KEYED
 from conformance.protocol.records import Format
 from conformance.protocol.wire import Encoding, RequestSpec, build
-from conformance.server.checks.auth import KEYED
 from conformance.server.context import ServerContext
 from conformance.server.verdicts import refused, succeeded
 from conformance.spec.catalogue import Party
@@ -29,6 +29,51 @@ def _rotate(ctx: ServerContext, via_header: bool, step: int) -> str:
     if ex.new_key is None:
         raise Blocked(f"a regeneration ({'header' if via_header else 'credentials'}) failed")
     return ex.new_key
+
+
+@check("RK-ROT-004", party=S, requires=FOUNDATION[:3])
+def credentials_keep_working(ctx: ServerContext) -> None:
+    """RK-ROT-004: after a regeneration of either kind the same credentials regenerate again.
+
+    A fresh login follows a regeneration by credentials and then one by the
+    apiKey header, so that credentials that die after either kind are
+    reported here, under this id, before any check that leans on them.
+    """
+    ex = ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("json")), Format.JSON)
+    if not succeeded(ctx, "RK-ROT-004", ex, "credentials must keep working after a regeneration"):
+        return
+    try:
+        keyed = RequestSpec("POST", Encoding.FORM, (("format", "json"),), ctx.key_header())
+        if ctx.send(keyed, Format.JSON, error_rule=None).new_key is None:
+            return  # the header does not work: RK-AUTH-002 judges that, not this check
+    except Blocked:
+        return  # no key known, or the live rotation budget is spent
+    ex = ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("json")), Format.JSON)
+    what = "credentials must keep working after a regeneration by the apiKey header"
+    succeeded(ctx, "RK-ROT-004", ex, what)
+
+
+@check("RK-ROT-006", party=S, requires=FOUNDATION)
+def refused_request_keeps_key(ctx: ServerContext) -> None:
+    """RK-ROT-006: a refused request leaves the current key valid.
+
+    It runs before any other check sends a refusal, and first proves the key
+    works, so that a failure here can only mean the refusal rotated the key.
+    """
+    ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("plain")), Format.PLAIN)
+    probe = RequestSpec("POST", Encoding.FORM, (("format", "plain"),), ctx.key_header())
+    if ctx.send(probe, Format.PLAIN).new_key is None:
+        raise Blocked("the apiKey header did not work (see RK-AUTH-002)", causes=("RK-AUTH-002",))
+    wrong = (("userId", ctx.account.user_id), ("password", ctx.account.password + "x"))
+    refusals = (
+        RequestSpec("POST", Encoding.FORM, (*wrong, ("format", "plain"))),
+        RequestSpec("POST", Encoding.FORM, ctx.credentials("nonsense")),
+        RequestSpec("POST", Encoding.FORM, (("format", "plain"),)),
+    )
+    for refusal in refusals:
+        ctx.send(refusal, Format.PLAIN)
+    spec = RequestSpec("POST", Encoding.FORM, (("format", "plain"),), ctx.key_header())
+    succeeded(ctx, "RK-ROT-006", ctx.send(spec, Format.PLAIN), "the key must survive refusals")
 
 
 @check(
@@ -74,7 +119,7 @@ def key_lifecycle_holds(ctx: ServerContext) -> None:
 @check("RK-ROT-005", party=S, requires=(*KEYED, "RK-ROT-002"))
 def concurrent_rotation_leaves_one_key(ctx: ServerContext) -> None:
     """RK-ROT-005: after concurrent regenerations exactly one returned key is valid."""
-    if ctx.max_rotations is not None:
+    if ctx.live:
         # Many rotations at once, and keys that cannot be written to the key
         # file in order: never on a live account.
         raise Blocked("not run live: it regenerates the key many times at once")
@@ -88,7 +133,7 @@ def concurrent_rotation_leaves_one_key(ctx: ServerContext) -> None:
         record = validate_body(body, Format.JSON).record
         if record is not None and record.api_key and record.api_key not in keys:
             keys.append(record.api_key)
-            ctx.redactor.add(record.api_key)
+            ctx.saw_key(record.api_key)
     if not keys:
         raise Blocked("no concurrent regeneration succeeded")
     working = []

@@ -1,8 +1,9 @@
 """Every response, and hostile input (RK-SAFE-*, body and media-type rules).
 
-The per-response rules are applied by ServerContext.judge to every response
-any check provokes; the checks here make sure each rule sees successes and
-errors in every format, and throw generated junk at the target.
+The per-response rules (conformance/judging/rules.py) are applied by
+ServerContext.judge to every response any check provokes; the checks here
+make sure each rule sees successes and errors in every format, and throw
+generated junk at the target.
 """
 
 from __future__ import annotations
@@ -11,33 +12,16 @@ import itertools
 
 from hypothesis import strategies as st
 
+from conformance.errors import Blocked
 from conformance.judging.registry import check
+from conformance.judging.rules import BODY_RULES, FOUNDATION
 from conformance.protocol.records import Format
 from conformance.protocol.wire import Encoding, RequestSpec
-from conformance.server.checks.http import FOUNDATION
 from conformance.server.context import ServerContext
 from conformance.server.verdicts import draws
 from conformance.spec.catalogue import Party
 
 S = Party.SERVER
-
-BODY_RULES = (
-    "RK-JSON-001",
-    "RK-JSON-002",
-    "RK-JSON-003",
-    "RK-XML-001",
-    "RK-XML-002",
-    "RK-XML-003",
-    "RK-PLAIN-001",
-    "RK-SUCC-001",
-    "RK-SUCC-002",
-    "RK-SUCC-003",
-    "RK-KEY-001",
-    "RK-ERR-001",
-    "RK-ERR-002",
-    "RK-ERR-003",
-    "RK-ERR-004",
-)
 
 
 @check(*BODY_RULES, party=S, requires=FOUNDATION)
@@ -54,6 +38,26 @@ def success_is_well_labelled(ctx: ServerContext) -> None:
     """RK-FMT-005: successes carry the format's media type, HTTP 200 and a random UUID key."""
     for fmt in Format:
         ctx.send(RequestSpec("GET", Encoding.QUERY, ctx.credentials(fmt.value)), fmt)
+
+
+@check("RK-SAFE-003", party=S, requires=FOUNDATION)
+def errors_hold_no_key(ctx: ServerContext) -> None:
+    """RK-SAFE-003: no error response, body or headers, holds a key the run has seen issued.
+
+    One regeneration makes sure a key is known; then errors in every format (no
+    credentials, an unknown key, and once a wrong password). Every response of
+    every check is judged the same way (ServerContext.judge): these make sure
+    the rule sees errors of each kind, whichever checks are selected.
+    """
+    ctx.send(RequestSpec("POST", Encoding.FORM, ctx.credentials("json")), Format.JSON)
+    if not ctx.keys:
+        raise Blocked("no key was issued: there is no key to look for")
+    unknown = (("apiKey", f"{ctx.rng.getrandbits(128):032x}"),)
+    for fmt in Format:
+        ctx.send(RequestSpec("POST", Encoding.FORM, (("format", fmt.value),)), fmt)
+        ctx.send(RequestSpec("POST", Encoding.FORM, (("format", fmt.value),), unknown), fmt)
+    wrong = (("userId", ctx.account.user_id), ("password", ctx.account.password + "x"))
+    ctx.send(RequestSpec("POST", Encoding.FORM, (*wrong, ("format", "plain"))), Format.PLAIN)
 
 
 def _junk_requests() -> st.SearchStrategy[RequestSpec]:

@@ -1,0 +1,84 @@
+"""The request parameters: their names and their values (RK-PARAM-*)."""
+
+from __future__ import annotations
+
+import re
+
+from conformance.judging.registry import check
+from conformance.judging.rules import FOUNDATION
+from conformance.protocol.records import Format
+from conformance.protocol.wire import Encoding, RequestSpec
+from conformance.server.context import ServerContext
+from conformance.server.verdicts import probe, succeeded
+from conformance.spec.catalogue import Party
+
+S = Party.SERVER
+
+
+@check("RK-PARAM-001", party=S, requires=(*FOUNDATION, "RK-HTTP-003"))
+def parameter_names_are_exact(ctx: ServerContext) -> None:
+    """RK-PARAM-001: userId, password and format, spelt exactly, work in every encoding."""
+    # Query and form only: the other encodings have requirements of their own.
+    for method, encoding in (("GET", Encoding.QUERY), ("POST", Encoding.FORM)):
+        spec = RequestSpec(method, encoding, ctx.credentials("plain"))
+        what = f"userId/password/format in a {encoding} request"
+        probe(ctx, "RK-PARAM-001", spec, Format.PLAIN, what)
+
+
+@check("RK-PARAM-002", party=S, requires=(*FOUNDATION, "RK-HTTP-003"))
+def encoded_password_authenticates(ctx: ServerContext) -> None:
+    """RK-PARAM-002: a password with special characters, URL-encoded, authenticates."""
+    account = ctx.tricky if ctx.tricky is not None else ctx.account
+    if re.fullmatch(r"[A-Za-z0-9._~-]*", account.password):
+        ctx.result.record_skip(
+            "RK-PARAM-002", "no account with a password that needs encoding was given"
+        )
+        return
+    params = (("userId", account.user_id), ("password", account.password), ("format", "json"))
+    for method, encoding in (
+        ("GET", Encoding.QUERY),
+        ("POST", Encoding.FORM),
+        ("POST", Encoding.MULTIPART),
+        ("POST", Encoding.XML),
+    ):
+        carrier = _CARRIERS.get(encoding)
+        if carrier is not None and not _usable(ctx, carrier):
+            continue  # that encoding fails for any password: its own id says so
+        spec = RequestSpec(method, encoding, params)
+        ex = ctx.send(spec, Format.JSON, account=account, error_rule=None)
+        succeeded(ctx, "RK-PARAM-002", ex, f"the encoded password must authenticate ({encoding})")
+
+
+@check("RK-PARAM-004", party=S, requires=(*FOUNDATION, "RK-HTTP-003"))
+def unknown_parameters_are_ignored(ctx: ServerContext) -> None:
+    """RK-PARAM-004: unknown parameters beside valid credentials are ignored; the key rotates.
+
+    Each request regenerates the key (``ctx.send`` keeps ``ctx.account``
+    current); a refusal reports only this SHOULD (``probe``). Multipart only
+    when RK-HTTP-005 holds; XML not at all (account.xsd allows no other child).
+    """
+    for method, encoding in (
+        ("POST", Encoding.FORM),
+        ("GET", Encoding.QUERY),
+        ("POST", Encoding.MULTIPART),
+    ):
+        if encoding is Encoding.MULTIPART and not _usable(ctx, "RK-HTTP-005"):
+            continue
+        user, password = ctx.credentials(None)
+        params: tuple[tuple[str, str], ...] = (("senderId", "TEST"), user, ("extra", ""), password)
+        params += (("format", "json"), ("submit", "Regenerate"))
+        spec = RequestSpec(method, encoding, params)
+        what = f"unknown parameters in a {encoding} request should be ignored"
+        probe(ctx, "RK-PARAM-004", spec, Format.JSON, what)
+
+
+# The requirement of each encoding beyond the form and the query (both foundations).
+_CARRIERS = {Encoding.MULTIPART: "RK-HTTP-005", Encoding.XML: "RK-HTTP-004"}
+
+
+def _usable(ctx: ServerContext, rid: str) -> bool:
+    """Whether an encoding's own requirement has not failed nor been blocked."""
+    result = ctx.result.requirements.get(rid)
+    if result is None:
+        return True  # not judged in this run (--req): assume it works
+    return not result.failures and (result.checks_run > 0 or not result.skip_reasons)

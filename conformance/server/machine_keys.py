@@ -1,0 +1,162 @@
+"""Whether a run's keys look unpredictable (RK-KEY-003): statistics, no I/O.
+
+Every test below looks only at the 30 hex digits a version-4 UUID leaves
+random (positions 12 and 16 hold its version and variant, which RK-KEY-002
+asks for), and each one fails a random generator with a probability under
+:data:`ALPHA` (1e-8); six of them make a false failure less likely than
+1e-7 per run. What they catch: a counter or a timestamp written in hex (a
+digit that hardly changes, long shared prefixes, successive keys close as
+numbers), digits from a smaller alphabet, a fixed part (a MAC address, a
+prefix), and the MD5, SHA-1 or SHA-256 of a small counter or of a
+timestamp of the run in seconds or milliseconds. A hash of a secret seed
+cannot be told from random by any test, and no test tries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+ALPHA = 1e-8
+MIN_KEYS = 16  # fewer distinct keys: too few to judge
+FREE = tuple(i for i in range(32) if i not in (12, 16))
+HEX = "0123456789abcdef"
+COUNTER_LIMIT = 1 << 12
+MAX_WINDOW_S = 900  # timestamps of a run longer than this are not tried
+
+
+def chi_square_tail(df: int, x: float) -> float:
+    """P(X >= x) for X chi-square with ``df`` degrees of freedom."""
+    a, z = df / 2, x / 2
+    if z <= 0:
+        return 1.0
+    if z < a + 1:  # series of the lower incomplete gamma
+        term = total = 1 / a
+        k = 1
+        while term > total * 1e-17:
+            term *= z / (a + k)
+            total += term
+            k += 1
+        return max(0.0, 1 - total * math.exp(-z + a * math.log(z) - math.lgamma(a)))
+    b, c, d = z + 1 - a, 1e300, 1 / (z + 1 - a)  # continued fraction (Lentz)
+    h = d
+    for i in range(1, 1000):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = d if abs(d) > 1e-300 else 1e-300
+        c = b + an / c
+        c = c if abs(c) > 1e-300 else 1e-300
+        d = 1 / d
+        h *= d * c
+        if abs(d * c - 1) < 1e-16:
+            break
+    return math.exp(-z + a * math.log(z) - math.lgamma(a)) * h
+
+
+def binomial_tail(n: int, k: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p)."""
+    if k <= 0:
+        return 1.0
+    logs = [
+        math.lgamma(n + 1)
+        - math.lgamma(i + 1)
+        - math.lgamma(n - i + 1)
+        + i * math.log(p)
+        + (n - i) * math.log1p(-p)
+        for i in range(k, n + 1)
+    ]
+    return min(1.0, sum(math.exp(v) for v in logs))
+
+
+def _free(key: str) -> str:
+    return "".join(key[i] for i in FREE)
+
+
+def _digits(keys: Sequence[str]) -> str | None:
+    counts = Counter("".join(_free(k) for k in keys))
+    total = sum(counts.values())
+    expected = total / 16
+    x = sum((counts.get(d, 0) - expected) ** 2 / expected for d in HEX)
+    if chi_square_tail(15, x) < ALPHA:
+        common = ", ".join(f"{d}:{c}" for d, c in counts.most_common(3))
+        return f"the hex digits are not uniform (chi-square {x:.0f}, 15 df; most common {common})"
+    return None
+
+
+def _positions(keys: Sequence[str]) -> str | None:
+    n = len(keys)
+    for i in FREE:
+        digit, count = Counter(k[i] for k in keys).most_common(1)[0]
+        if len(FREE) * 16 * binomial_tail(n, count, 1 / 16) < ALPHA:
+            return f"digit {i + 1} is {digit!r} in {count} of {n} keys"
+    return None
+
+
+def _shared_ends(keys: Sequence[str]) -> str | None:
+    pairs = len(keys) * (len(keys) - 1) / 2
+    for label, start, stop in (("prefix", 0, 12), ("suffix", 17, 32)):
+        ends = sorted(k[start:stop][:: 1 if label == "prefix" else -1] for k in keys)
+        longest = max(_common(a, b) for a, b in itertools.pairwise(ends))
+        if longest and pairs * 16.0**-longest < ALPHA:
+            return f"two keys share a {label} of {longest} hex digits"
+    return None
+
+
+def _common(a: str, b: str) -> int:
+    pairs = enumerate(zip(a, b, strict=False))
+    return next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
+
+
+def _self_similar(keys: Sequence[str]) -> str | None:
+    """A key that repeats itself: digits equal to the digit ``shift`` further on."""
+    for shift in range(1, 17):
+        pairs = [(i, i + shift) for i in FREE if i + shift in FREE]
+        same = sum(1 for k in keys for i, j in pairs if k[i] == k[j])
+        if 16 * binomial_tail(len(keys) * len(pairs), same, 1 / 16) < ALPHA:
+            return f"{same} digits equal the digit {shift} places on: the keys repeat themselves"
+    return None
+
+
+def _close(keys: Sequence[str]) -> str | None:
+    """Successive keys (in issue order) close as 128-bit numbers: a counter."""
+    values = [int(k, 16) for k in keys]
+    close = sum(1 for a, b in itertools.pairwise(values) if abs(a - b) < 1 << 100)
+    if close and binomial_tail(len(values) - 1, close, 2.0**-27) < ALPHA:
+        return f"{close} pairs of successive keys differ by less than 2**100: a counter"
+    return None
+
+
+def _hashed(keys: Sequence[str], window: tuple[float, float] | None) -> str | None:
+    wanted = {_free(k): k for k in keys}
+    values: list[int] = list(range(COUNTER_LIMIT))
+    if window is not None and window[1] - window[0] <= MAX_WINDOW_S:
+        start, end = int(window[0]) - 2, int(window[1]) + 2
+        values += list(range(start, end + 1))
+        values += list(range(start * 1000, end * 1000 + 1))
+    for value in values:
+        data = str(value).encode()
+        for name in ("md5", "sha1", "sha256"):
+            digest = hashlib.new(name, data).hexdigest()[:32]
+            if _free(digest) in wanted:
+                return f"a key is the {name} of {value} (a counter or a timestamp)"
+    return None
+
+
+def unpredictability_problem(
+    keys: Iterable[str], window: tuple[float, float] | None = None
+) -> str | None:
+    """Why ``keys`` (distinct, in issue order, each 32 lower-case hex
+    digits) are not unpredictable, or None. ``window``: the run's start and
+    end, as Unix times, for the timestamp hashes."""
+    distinct = list(dict.fromkeys(k for k in keys if len(k) == 32 and set(k) <= set(HEX)))
+    if len(distinct) < MIN_KEYS:
+        raise ValueError(f"{len(distinct)} distinct keys; at least {MIN_KEYS} are needed")
+    for test in (_digits, _positions, _shared_ends, _self_similar, _close):
+        problem = test(distinct)
+        if problem is not None:
+            return problem
+    return _hashed(distinct, window)
