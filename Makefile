@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml $(shell find spec conformance reference_impl regenkey -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: run test lint typecheck soak bench clean
+.PHONY: run test lint typecheck soak bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck
-	$(BIN)/python -m pytest -m "not slow" -p no:cacheprovider
+	$(BIN)/python -m pytest -m "not slow" -p no:cacheprovider -n 6
 
 # The long proofs (tests marked slow): 100,000 fuzzed requests, 500 concurrent
 # regenerations, kill -9 cycles, hostile targets. Figures: reports/reliability.json.
@@ -51,6 +51,12 @@ $(PRISM):
 
 bench: $(BENCH_STAMP) $(PRISM)
 	$(BIN)/python -m bench.run
+
+# Mutation testing of reference_impl/server/ with check-server as the test, in a
+# copy of the tree (docs/BENCHMARKS.md, "Mutation testing"): reports/mutation.json.
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[mutation]' --config-settings editable_mode=strict
+	nice -n 10 $(BIN)/python -m bench.mutation
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .hypothesis

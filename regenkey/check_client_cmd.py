@@ -14,13 +14,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from regenkey.selection import add_selection
-
-if TYPE_CHECKING:  # the kit loads in run(), so that `regenkey --help` stays quick
-    from conformance.judging.registry import CheckSpec
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,10 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--command", help="the client, run through the shell once per scenario")
     p.add_argument("--raw", action="store_true", help="the command prints the body as received")
-    p.add_argument("--strict", action="store_true", help="a broken SHOULD fails the run too")
-    add_selection(p, "requirement ids", "RK-CLI-*")
-    p.add_argument("--list", action="store_true", help="list the checks and their ids, run nothing")
-    p.add_argument("--report-dir", type=Path, help="default reports/<timestamp>/")
+    add_selection(p, "requirement ids", "RK-CLI-*", listing="run nothing")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per run of the command")
     p.add_argument(
         "--auth",
@@ -59,24 +51,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(handler=run)
 
 
-def _list(checks: list[CheckSpec]) -> int:
-    for spec in checks:
-        print(f"{spec.name}\n    {', '.join(spec.requirement_ids)}\n    {spec.summary}")
-    return 0
-
-
 def _usage_problem(args: argparse.Namespace) -> str | None:
-    from regenkey.selection import selection_problem
+    from regenkey.selection import command_problem, selection_problem
 
     problem = selection_problem(args, "client")
     if problem:
         return problem
     if args.list:
         return None
-    if not args.command:
-        return "--command is required"
-    if args.timeout <= 0:
-        return "--timeout must be positive"
+    problem = command_problem(args)
+    if problem:
+        return problem
     if args.jobs < 1:
         return "--jobs must be at least 1"
     return None
@@ -92,41 +77,43 @@ def run(args: argparse.Namespace) -> int:
     )
     from regenkey.terminal import (
         conclude,
-        cover_selection,
+        list_checks,
         new_seed,
         progress_printer,
-        report_dir,
+        refuse,
         say,
     )
 
     problem = _usage_problem(args)
     if problem:
-        say(f"regenkey check-client: {problem}", err=True)
-        return 2
-    requirements = args.requirements
+        return refuse("check-client", problem)
     if args.list:
-        return _list(selected_checks(requirements))
+        return list_checks(selected_checks(args.requirements))
     formats = parse_formats(args.formats)
     if isinstance(formats, str):
-        say(f"regenkey check-client: {formats}", err=True)
-        return 2
-    seed = new_seed(args.seed)
-    reports = report_dir(args.report_dir)
+        return refuse("check-client", formats)
     redactor = Redactor()
     config = ClientSuiteConfig(
-        args.command,
-        args.raw,
-        args.strict,
-        requirements,
-        args.timeout,
-        seed,
-        args.auth,
-        args.jobs,
-        formats,
+        command=args.command,
+        raw=args.raw,
+        strict=args.strict,
+        requirements=args.requirements,
+        timeout=args.timeout,
+        seed=new_seed(args.seed),
+        auth=args.auth,
+        jobs=args.jobs,
+        formats=formats,
     )
     say(f"Judging the client {args.command!r}{' (raw)' if args.raw else ''}")
     say(f"  formats: {', '.join(f.value for f in formats)}; auth: {args.auth}")
-
     result = run_client_suite(config, redactor, progress_printer(redactor))
-    cover_selection(result, requirements, "selected, but no scenario judged it (--auth, --formats)")
-    return conclude(result, redactor, reports, "check-client", "requests received", args.allowed)
+    return conclude(
+        result,
+        redactor,
+        command="check-client",
+        what="requests received",
+        directory=args.report_dir,
+        allowed=args.allowed,
+        requirements=args.requirements,
+        unjudged="selected, but no scenario judged it (--auth, --formats)",
+    )

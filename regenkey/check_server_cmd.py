@@ -20,8 +20,7 @@ from urllib.parse import urlsplit
 from regenkey.selection import add_selection
 
 if TYPE_CHECKING:  # the kit loads in run(), so that `regenkey --help` stays quick
-    from conformance.judging.registry import CheckSpec
-    from conformance.server.runner import ServerSuiteConfig
+    from conformance.server.runner import Account, Live, ServerSuiteConfig, Target
 
 LIVE_BAD_LOGINS = 2  # the default --max-bad-logins of a live run
 
@@ -42,18 +41,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--api-key", help="the current key, or REGENKEY_API_KEY")
     p.add_argument("--max-examples", type=int, default=25, help="generated cases per check")
     p.add_argument("--seed", type=int, help="replay a run: same seed, same cases")
-    p.add_argument("--strict", action="store_true", help="a broken SHOULD fails the run too")
-    add_selection(p, "requirement ids", "RK-ROT-*")
-    p.add_argument(
-        "--list", action="store_true", help="list the checks and their ids, send nothing"
-    )
+    add_selection(p, "requirement ids", "RK-ROT-*", listing="send nothing")
     p.add_argument(
         "--plan",
         action="store_true",
         help="print the plan (what each kind of request that can harm the account "
         "costs) and send nothing",
     )
-    p.add_argument("--report-dir", type=Path, help="default reports/<timestamp>/")
     p.add_argument("--timeout", type=float, default=10.0)
     p.add_argument("--live", action="store_true", help="allow rotating keys on a remote server")
     p.add_argument("--key-file", type=Path, help="every new key is written here (mode 0600)")
@@ -97,12 +91,6 @@ def defaults() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers())
     return parser.parse_args(["check-server"])
-
-
-def _list(checks: list[CheckSpec]) -> int:
-    for spec in checks:
-        print(f"{spec.name}\n    {', '.join(spec.requirement_ids)}\n    {spec.summary}")
-    return 0
 
 
 def _is_loopback(url: str) -> bool:
@@ -152,26 +140,50 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _budgets(args: argparse.Namespace) -> tuple[int | None, int | None]:
-    """(max rotations, max wrong-password attempts): bounded in a live run."""
+def _live(args: argparse.Namespace) -> Live | None:
+    """A live run's budgets (rotations, wrong-password attempts), or None (a sandbox)."""
+    from conformance.server.runner import Live
+
     if not args.live:
-        return None, args.max_bad_logins
+        return None
     bad = args.max_bad_logins if args.max_bad_logins is not None else LIVE_BAD_LOGINS
-    return args.max_rotations, bad
+    return Live(max_rotations=args.max_rotations, max_bad_logins=bad)
+
+
+def _config(
+    args: argparse.Namespace, target: Target, account: Account, tricky: Account | None, seed: int
+) -> ServerSuiteConfig:
+    """The run ``args`` ask for, against ``target`` with these accounts."""
+    from conformance.server.runner import ServerSuiteConfig
+
+    live = _live(args)
+    return ServerSuiteConfig(
+        target=target,
+        account=account,
+        tricky=tricky,
+        live=live,
+        max_bad_logins=args.max_bad_logins if live is None else None,
+        seed=seed,
+        max_examples=args.max_examples,
+        strict=args.strict,
+        requirements=args.requirements,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from conformance import Redactor
     from conformance.server.recording import Recorder
-    from conformance.server.runner import ServerSuiteConfig, run_server_suite, selected_checks
+    from conformance.server.runner import Account, Target, run_server_suite, selected_checks
     from regenkey.keyfile import KeyFile, KeyNotSaved, print_unsaved_key
+    from regenkey.plan import print_plan
     from regenkey.proxy import choose_proxy
     from regenkey.terminal import (
         base_url_from,
         conclude,
+        list_checks,
         new_seed,
         progress_printer,
-        report_dir,
+        refuse,
         say,
     )
 
@@ -195,21 +207,17 @@ def run(args: argparse.Namespace) -> int:
     args.tricky_password = args.tricky_password or os.environ.get("REGENKEY_TRICKY_PASSWORD")
     problem = _selection_problem(args)
     if problem:
-        say(f"regenkey check-server: {problem}", err=True)
-        return 2
-    requirements = args.requirements
+        return refuse("check-server", problem)
     if args.list:
-        _list(selected_checks(requirements))
+        list_checks(selected_checks(args.requirements))
     if args.plan:
-        _print_plan(_plan_config(args, new_seed(args.seed)), args.key_file)
+        print_plan(_plan_config(args, new_seed(args.seed)), args.key_file)
     if args.list or args.plan:
         return 0
     problem = _usage_problem(args)
     if problem:
-        say(f"regenkey check-server: {problem}", err=True)
-        return 2
+        return refuse("check-server", problem)
     seed = new_seed(args.seed)
-    reports = report_dir(args.report_dir)
     redactor = Redactor()
     with ExitStack() as stack:
         tricky = None
@@ -224,19 +232,12 @@ def run(args: argparse.Namespace) -> int:
             for each in (account, tricky):
                 store.add_account(each.user_id, each.password)
             base_url = stack.enter_context(serving(build_app(store)))
-            user_id, password, api_key = account.user_id, account.password, None
             print(f"Judging the embedded reference server at {base_url}")
         else:
-            base_url, user_id, password, api_key = (
-                args.base_url,
-                args.user_id,
-                args.password,
-                args.api_key,
-            )
+            base_url = args.base_url
+            account = Account(args.user_id, args.password, args.api_key)
             if args.tricky_user_id:
-                from regenkey.embedded import SandboxAccount
-
-                tricky = SandboxAccount(args.tricky_user_id, args.tricky_password)
+                tricky = Account(args.tricky_user_id, args.tricky_password)
             say(f"Judging {base_url}")
         # --- issue 13: the key file proven writable, and the proxy (before any request) ---
         key_file = KeyFile(args.key_file) if args.key_file else None
@@ -244,156 +245,53 @@ def run(args: argparse.Namespace) -> int:
         proxy, notes, proxy_problem = choose_proxy(args.proxy, base_url)
         if unwritable or proxy_problem:
             detail = f"--key-file: {unwritable}" if unwritable else proxy_problem
-            say(f"regenkey check-server: {detail}; nothing was sent", err=True)
-            return 2
+            return refuse("check-server", f"{detail}; nothing was sent")
         for note in notes:
             say(note)
         # --- end of issue 13 block ---
         recorder = None
         if args.record is not None:
-            secrets = [password, api_key, tricky.password if tricky else None]
+            secrets = [account.password, account.api_key, tricky.password if tricky else None]
             try:
                 recorder = Recorder(
                     args.record, Redactor(filter(None, secrets), mask_all_keys=False)
                 )
             except OSError as exc:
-                say(f"regenkey check-server: cannot record to {args.record}: {exc}", err=True)
-                return 2
+                return refuse("check-server", f"cannot record to {args.record}: {exc}")
             stack.callback(recorder.close)
-        max_rotations, max_bad_logins = _budgets(args)
-        config = ServerSuiteConfig(
-            base_url,
-            user_id,
-            password,
-            api_key,
-            seed,
-            args.max_examples,
-            args.strict,
-            requirements,
-            args.timeout,
-            key_file.save if key_file else None,
-            tricky.user_id if tricky else None,
-            tricky.password if tricky else None,
-            max_rotations,
-            recorder,
-            max_bad_logins,
+        target = Target(base_url=base_url, proxy=proxy, timeout=args.timeout)
+        config = replace(
+            _config(args, target, account, tricky, seed),
+            on_new_key=key_file.save if key_file else None,
+            recorder=recorder,
         )
-        if args.live:
+        if config.live is not None:
             if key_file is not None:
                 for leftover in key_file.leftovers():
                     print(
                         f"WARNING: {leftover} was left by a run stopped while saving a "
                         "key; it may hold the newest key (the kit never deletes it)"
                     )
-            _print_plan(config, args.key_file)
-        config = replace(config, proxy=proxy)
+            print_plan(config, args.key_file)
         try:
             result = run_server_suite(config, redactor, progress_printer(redactor))
         except KeyNotSaved as stop:  # issue 13: not one request more; the key's last copy
             print_unsaved_key(stop, "check-server")
             return 2
-    return conclude(result, redactor, reports, "check-server", "requests", args.allowed)
+    return conclude(
+        result,
+        redactor,
+        command="check-server",
+        what="requests",
+        directory=args.report_dir,
+        allowed=args.allowed,
+    )
 
 
 def _plan_config(args: argparse.Namespace, seed: int) -> ServerSuiteConfig:
     """The run --plan describes (the target is only named, never contacted)."""
-    from conformance.server.runner import ServerSuiteConfig
+    from conformance.server.runner import Account, Target
 
-    max_rotations, max_bad_logins = _budgets(args)
-    return ServerSuiteConfig(
-        args.base_url or "the embedded reference server",
-        args.user_id or "(throwaway)",
-        "",
-        seed=seed,
-        max_examples=args.max_examples,
-        strict=args.strict,
-        requirements=args.requirements,
-        tricky_user_id=args.tricky_user_id,
-        max_rotations=max_rotations,
-        max_bad_logins=max_bad_logins,
-    )
-
-
-def _rehearse(config: ServerSuiteConfig) -> dict[str, int | str]:
-    """Run ``config``'s checks against an embedded reference server (a correct
-    target, throwaway accounts, same seed and budgets) and count the requests
-    that can harm an account: what the plan promises, sending nothing to the target."""
-    from collections import Counter
-    from dataclasses import replace
-
-    from conformance import Redactor
-    from conformance.server.context import Account, Exchange, is_bad_login
-    from conformance.server.runner import run_server_suite
-    from conformance.transport.loopback import serving
-    from reference_impl.server import MemoryStore, build_app
-    from regenkey.embedded import throwaway_accounts
-
-    account, tricky = throwaway_accounts()
-    store = MemoryStore()
-    for each in (account, tricky):
-        store.add_account(each.user_id, each.password)
-    main = Account(account.user_id, account.password)
-    counts: Counter[str] = Counter()
-    methods: set[str] = set()
-
-    def tally(ex: Exchange) -> None:
-        counts["requests"] += 1
-        counts["bad_logins"] += is_bad_login(ex.spec, main)
-        counts["rotations"] += ex.new_key is not None
-        credentials = ex.spec.param("password") == main.password or bool(ex.spec.header("apiKey"))
-        if ex.wire.method not in ("GET", "POST") and credentials:
-            counts["other_methods"] += 1
-            methods.add(ex.wire.method)
-
-    with serving(build_app(store)) as url:
-        rehearsal = replace(
-            config,
-            base_url=url,
-            user_id=account.user_id,
-            password=account.password,
-            api_key=None,
-            on_new_key=None,
-            recorder=tally,
-            tricky_user_id=tricky.user_id if config.tricky_user_id else None,
-            tricky_password=tricky.password if config.tricky_user_id else None,
-        )
-        run_server_suite(rehearsal, Redactor())
-    return {**counts, "methods": ", ".join(sorted(methods)) or "none"}
-
-
-def _print_plan(config: ServerSuiteConfig, key_file: Path | None) -> None:
-    """Before anything is sent: every kind of request that can harm the account,
-    with counts (rehearsed against a correct server), and the budgets."""
-    from conformance.server.runner import selected_checks
-    from regenkey.terminal import say
-
-    live = config.max_rotations is not None
-    checks = selected_checks(config.requirements, live=live)
-    counts = _rehearse(config)
-    rotations = "unbounded" if config.max_rotations is None else f"at most {config.max_rotations}"
-    bad = "unbounded" if config.max_bad_logins is None else f"at most {config.max_bad_logins}"
-    head = "LIVE RUN" if live else "Plan"
-    say(
-        f"{head} against {config.base_url} as {config.user_id!r}: {counts.get('requests', 0)} "
-        "requests against a correct server, of which can harm the account:"
-    )
-    say(f"  key rotations:                        {counts.get('rotations', 0):>4}  ({rotations})")
-    say(
-        f"  wrong-password attempts (lockout):    {counts.get('bad_logins', 0):>4}  ({bad}; "
-        "--max-bad-logins)"
-    )
-    say(
-        f"  other methods with real credentials:  {counts.get('other_methods', 0):>4}  "
-        f"({counts['methods']})"
-    )
-    if key_file is not None:
-        say(f"Every new key is written to {key_file} (mode 0600) before the next request.")
-    if live:
-        say(
-            "Checks that rotate nothing go first; a check over a budget is skipped (SKIP), "
-            "which makes the run INCOMPLETE unless named in --allow-skip."
-        )
-    for spec in checks:
-        kind = "rotates" if spec.destructive else "safe   "
-        say(f"  {kind}  {spec.name}  ({', '.join(spec.requirement_ids)})")
-    print(flush=True)
+    target = Target(base_url=args.base_url or "the embedded reference server")
+    tricky = Account(args.tricky_user_id, "") if args.tricky_user_id else None
+    return _config(args, target, Account(args.user_id or "(throwaway)", ""), tricky, seed)

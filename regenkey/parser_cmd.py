@@ -18,7 +18,6 @@ import binascii
 import json
 import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from regenkey.selection import add_selection
@@ -33,9 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--command", help="the parser, started once through the shell")
-    p.add_argument("--strict", action="store_true", help="a broken SHOULD fails the run too")
     add_selection(p, "vectors of these ids", "RK-JSON-*")
-    p.add_argument("--report-dir", type=Path, help="default reports/<timestamp>/")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
     p.set_defaults(handler=run_check)
     q = subparsers.add_parser(
@@ -81,33 +78,37 @@ def run_parse(_args: argparse.Namespace) -> int:
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
-    from regenkey.selection import selection_problem
+    from regenkey.selection import command_problem, selection_problem
 
-    problem = selection_problem(args, "parser")
-    if problem:
-        return problem
-    if not args.command:
-        return "--command is required"
-    if args.timeout <= 0:
-        return "--timeout must be positive"
-    return None
+    return selection_problem(args, "parser") or command_problem(args)
 
 
 def run_check(args: argparse.Namespace) -> int:
     from conformance import Redactor
     from conformance.vectors.parser_suite import ParserSuiteConfig, run_parser_suite
-    from regenkey.terminal import conclude, cover_selection, report_dir, say
+    from regenkey.terminal import conclude, refuse, say
 
     problem = _usage_problem(args)
     if problem:
-        say(f"regenkey check-parser: {problem}", err=True)
-        return 2
-    config = ParserSuiteConfig(args.command, args.strict, args.timeout, args.requirements)
-    reports = report_dir(args.report_dir)
+        return refuse("check-parser", problem)
+    config = ParserSuiteConfig(
+        command=args.command,
+        strict=args.strict,
+        timeout=args.timeout,
+        requirements=args.requirements,
+    )
     say(f"Judging the parser {args.command!r} against the test vectors")
     tally: Counter[tuple[str, str]] = Counter()
     result = run_parser_suite(config, lambda v, outcome: tally.update([(v.file, outcome)]))
     for name in sorted({file for file, _ in tally}):
         say(f"  {name:<18} {tally[name, 'pass']:>4} pass  {tally[name, 'fail']:>4} fail")
-    cover_selection(result, args.requirements, "selected, but no vector judged it")
-    return conclude(result, Redactor(), reports, "check-parser", "vectors answered", args.allowed)
+    return conclude(
+        result,
+        Redactor(),
+        command="check-parser",
+        what="vectors answered",
+        directory=args.report_dir,
+        allowed=args.allowed,
+        requirements=args.requirements,
+        unjudged="selected, but no vector judged it",
+    )

@@ -23,16 +23,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     from conformance import Redactor
     from conformance.server.recording import FILE, replay
-    from regenkey.terminal import print_summary, save_reports, say
+    from regenkey.terminal import conclude, refuse
 
     if not (args.directory / FILE).is_file():
-        say(f"regenkey replay: no {FILE} in {args.directory}", err=True)
-        return 2
+        return refuse("replay", f"no {FILE} in {args.directory}")
     try:
         result, drift = replay(args.directory)
     except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        say(f"regenkey replay: the recording is damaged ({type(exc).__name__})", err=True)
-        return 2
+        return refuse("replay", f"the recording is damaged ({type(exc).__name__})")
     # Spec drift fails the run: it is part of the one verdict every writer reads.
     for item in drift:
         then = ", ".join(sorted(item.then)) or "valid"
@@ -40,10 +38,11 @@ def run(args: argparse.Namespace) -> int:
         result.run_failures.append(
             f"DRIFT exchange {item.line}: recorded as {then}, judged now as {now}"
         )
-    redactor = Redactor()
-    print_summary(result, redactor, f"exchanges ({len(drift)} drifted)")
-    if args.report_dir is not None and not save_reports(
-        result, args.report_dir, redactor, "replay"
-    ):
-        return 2
-    return result.exit_code()
+    return conclude(
+        result,
+        Redactor(),
+        command="replay",
+        what=f"exchanges ({len(drift)} drifted)",
+        directory=args.report_dir,
+        reports=False,  # a replay writes reports only when asked to
+    )

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
         return 2
     from conformance import Level, catalogue
-    from conformance.spec.selfcheck import run_self_checks
+    from conformance.validation.selfcheck import run_self_checks
 
     reqs = catalogue()
     counts = {level: sum(1 for r in reqs if r.level is level) for level in Level}

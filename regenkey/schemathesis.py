@@ -22,13 +22,13 @@ It uses only the kit's public API (``conformance``) and Schemathesis' own.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 import schemathesis
 from hypothesis import strategies as st
 from schemathesis import Case, CheckContext, DeserializationContext, HookContext, Response
 
 from conformance import ENDPOINT_PATH, Format, Redactor, parse_xml, validate_body
+from conformance.judging.spellings import spellings
 from regenkey.schemathesis_cases import (
     Asked,
     Credentials,
@@ -288,7 +288,7 @@ def response_hides_the_password(
     if not is_ours(case) or password is None or len(password) < 6:
         return None
     text = response.content.decode("utf-8", errors="replace")
-    if any(form in text for form in {password, quote(password, safe=""), quote_plus(password)}):
+    if any(form in text for form in spellings(password)):  # the one generator of spellings
         _fail([("RK-SAFE-002", "the response contains the password")])
     return True
 

@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass, field
 
 from conformance import Format, Record, validate_body
+from conformance.judging.spellings import KEY_SHAPE as _KEY
 
-_KEY = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{32}(?![0-9A-Fa-f])")
 _ERROR = re.compile(rb"""status["'>=:\s]*error""", re.IGNORECASE)
 
 

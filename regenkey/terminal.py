@@ -1,6 +1,9 @@
 """What the suite commands share on the terminal: arguments checked the same
-way, the same progress lines, and the one summary printer (check-server,
-check-client, check-parser and replay all use :func:`print_summary`).
+way (``--req``, ``--allow-skip``, a usage problem: :func:`refuse`), ``--list``
+(:func:`list_checks`), the same progress lines, and one ending,
+:func:`conclude` (the selection covered, the summary with the first
+``SHOWN_FAILURES`` failures of each requirement, the reports and the exit
+code), which check-server, check-client, check-parser and replay all end with.
 
 Every string printed here that the target, the client or the parser could
 have chosen passes through :func:`conformance.reporting.text.printable`, so no
@@ -14,7 +17,7 @@ import os
 import random
 import secrets
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -23,12 +26,14 @@ from urllib.parse import urlsplit
 
 from conformance import Redactor, catalogue
 from conformance.judging.results import RunResult, Status, Verdict
-from conformance.reporting.reports import format_failure, write_reports
-from conformance.reporting.text import printable
+from conformance.reporting.files import write_reports
+from conformance.reporting.text import SHOWN_FAILURES, format_failure, printable
 from regenkey.progress import close_all, progress_for
 
 if TYPE_CHECKING:
     import argparse
+
+    from conformance.judging.registry import CheckSpec
 
 WORDS = {
     Status.PASS: "PASS",
@@ -37,7 +42,6 @@ WORDS = {
     Status.SKIP: "SKIP",
     Status.ERROR: "ERROR",
 }
-SHOWN_FAILURES = 3
 SUITES = ("server", "client", "parser")
 COMMANDS = {"server": "check-server", "client": "check-client", "parser": "check-parser"}
 
@@ -46,6 +50,19 @@ def say(text: str, *, err: bool = False) -> None:
     """Print a line that may hold target-controlled text, escaped."""
     close_all()  # a live progress line ends first, so this starts a line of its own
     print(printable(text), file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def refuse(command: str, problem: str) -> int:
+    """A usage problem (or a run that cannot start): one line on stderr, exit 2."""
+    say(f"regenkey {command}: {problem}", err=True)
+    return 2
+
+
+def list_checks(checks: Sequence[CheckSpec]) -> int:
+    """``--list``: each check, the ids it judges, and what it asserts."""
+    for spec in checks:
+        print(f"{spec.name}\n    {', '.join(spec.requirement_ids)}\n    {spec.summary}")
+    return 0
 
 
 # --- requirement ids: --req and --allow-skip ---------------------------------
@@ -180,9 +197,10 @@ REPORT_DIR_TRIES = 50
 
 def report_dir(given: Path | None, root: Path = Path("reports")) -> Path:
     """``--report-dir``, else a new ``reports/<UTC timestamp>-<4 hex digits>``,
-    created exclusively here, so that two runs started in the same second never
-    share (and overwrite) one. When it cannot be created at all, the path is
-    returned anyway: :func:`save_reports` then says why, after the run."""
+    created exclusively here (when the run ends, so that a run stopped early
+    leaves no empty one), and two runs ending in the same second never share
+    (and overwrite) one. When it cannot be created at all, the path is
+    returned anyway: :func:`save_reports` then says why."""
     if given is not None:
         return given
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -242,17 +260,28 @@ def print_summary(result: RunResult, redactor: Redactor, what: str = "requests")
 def conclude(
     result: RunResult,
     redactor: Redactor,
-    reports: Path,
+    *,
     command: str,
     what: str,
-    allowed: frozenset[str],
+    directory: Path | None,
+    reports: bool = True,
+    allowed: frozenset[str] = frozenset(),
+    requirements: frozenset[str] | None = None,
+    unjudged: str = "selected, but no check judged it",
 ) -> int:
-    """The end every suite command shares: the skips the user allowed, the
-    summary, the reports, and the exit code (2 when the reports cannot be written)."""
+    """The end every suite command shares (check-server, check-client,
+    check-parser, replay): the ``--req`` selection covered (an id nothing judged
+    ends SKIP, saying ``unjudged``), the skips the user allowed, the summary
+    (``what`` the run counted), the reports (in ``directory``, the
+    ``--report-dir``, else a new ``reports/<timestamp>``; with ``reports=False``
+    only when ``directory`` is given), and the exit code (2 when the reports
+    cannot be written)."""
+    cover_selection(result, requirements, unjudged)
     result.allowed_skips = allowed
     print_summary(result, redactor, what)
-    if not save_reports(result, reports, redactor, command):
-        return 2
+    if reports or directory is not None:
+        if not save_reports(result, report_dir(directory), redactor, command):
+            return 2
     return result.exit_code()
 
 

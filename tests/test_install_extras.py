@@ -223,7 +223,7 @@ def test_the_lean_install_judges_a_server_started_from_the_full_install(
             "--password",
             PASSWORD,
             "--allow-skip",
-            "RK-PARAM-002",
+            "RK-PARAM-002,RK-ROT-008",
             "--report-dir",
             "r",
             "--record",

@@ -27,7 +27,7 @@ def test_wheel_carries_the_spec_and_loads_it_outside_the_checkout(tmp_path: Path
     zipfile.ZipFile(wheel).extractall(target)
     probe = (
         "import conformance, importlib.resources as r;"
-        "from conformance.spec.selfcheck import run_self_checks;"
+        "from conformance.validation.selfcheck import run_self_checks;"
         "assert all(c.ok for c in run_self_checks());"
         "print(r.files('regenkey_spec'))"
     )

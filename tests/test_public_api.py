@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import conformance
 
 
@@ -22,3 +24,46 @@ def test_conformance_all_is_pinned() -> None:
     )  # fmt: skip
     for name in conformance.__all__:
         assert hasattr(conformance, name), name
+
+
+def test_entry_modules_are_pinned() -> None:
+    """What regenkey/ may import besides the public API (tests/test_architecture.py)."""
+    assert sorted(conformance.ENTRY_MODULES) == [
+        "conformance.client.runner",
+        "conformance.judging.registry",
+        "conformance.judging.results",
+        "conformance.judging.spellings",
+        "conformance.reporting.files",
+        "conformance.reporting.text",
+        "conformance.server.recording",
+        "conformance.server.runner",
+        "conformance.spec.catalogue",
+        "conformance.transport.exchange",
+        "conformance.transport.loopback",
+        "conformance.validation.selfcheck",
+        "conformance.vectors.parser_suite",
+        "conformance.vectors.suite",
+    ]
+    assert "ENTRY_MODULES" not in conformance.__all__  # names modules, exports nothing
+
+
+def test_the_server_suite_is_configured_by_keyword() -> None:
+    """One Account from the command line to the wire, a Target, and Live | None."""
+    from conformance.server.runner import Account, Live, ServerSuiteConfig, Target
+
+    target, account = Target(base_url="http://127.0.0.1:1"), Account("u", "p")
+    with pytest.raises(TypeError):
+        ServerSuiteConfig(target, account)  # type: ignore[misc]
+    sandbox = ServerSuiteConfig(target=target, account=account, max_bad_logins=4)
+    assert sandbox.live is None and sandbox.bad_login_budget == 4
+    live = ServerSuiteConfig(
+        target=target, account=account, live=Live(max_rotations=1, max_bad_logins=2)
+    )
+    assert live.bad_login_budget == 2
+    with pytest.raises(ValueError, match=r"live\.max_bad_logins"):  # one budget, not two
+        ServerSuiteConfig(
+            target=target,
+            account=account,
+            live=Live(max_rotations=1, max_bad_logins=2),
+            max_bad_logins=5,
+        )

@@ -85,7 +85,8 @@ def test_no_canary_in_server_suite_live_mode_replay_call_or_serve_log(tmp_path: 
                 )
 
         jobs: dict[str, Callable[[], subprocess.CompletedProcess[str]]] = {
-            "check-server": lambda: check_server("suite"),
+            # no second account: RK-ROT-008 is not judged (issue 15)
+            "check-server": lambda: check_server("suite", "--allow-skip", "RK-ROT-008"),
             "check-server --live": lambda: check_server(
                 "live",
                 "--live",
@@ -94,13 +95,13 @@ def test_no_canary_in_server_suite_live_mode_replay_call_or_serve_log(tmp_path: 
                 "--max-rotations",
                 "100",
                 # Budgets wide enough to send every probe (the canaries are the
-                # point here); a live run cannot judge RK-PARAM-002 (no second
-                # account) nor RK-ROT-005 (never run live), which --allow-skip
-                # accepts rather than INCOMPLETE.
+                # point here); a live run cannot judge RK-PARAM-002 nor RK-ROT-008
+                # (no second account) nor RK-ROT-005 (never run live), which
+                # --allow-skip accepts rather than INCOMPLETE.
                 "--max-bad-logins",
                 "100",
                 "--allow-skip",
-                "RK-PARAM-002,RK-ROT-005",
+                "RK-PARAM-002,RK-ROT-005,RK-ROT-008",
                 "--record",
                 str(out / "recording"),
             ),

@@ -20,8 +20,9 @@ import pytest
 
 from conformance import Redactor
 from conformance.judging.results import Failure, RunResult
-from conformance.reporting.html import DOCS_PAGE, area
-from conformance.reporting.reports import junit_xml, report_html, write_reports
+from conformance.reporting.files import write_reports
+from conformance.reporting.html import DOCS_PAGE, area, report_html
+from conformance.reporting.junit import junit_xml
 from tests.chromium import browse, chromium
 from tests.servers.broken import BROKEN
 from tests.test_broken_servers import judge

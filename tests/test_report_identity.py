@@ -18,7 +18,8 @@ from jsonschema import Draft202012Validator
 
 from conformance import Redactor
 from conformance.judging.results import RunResult
-from conformance.reporting.reports import report_schema, write_reports
+from conformance.reporting.document import report_schema
+from conformance.reporting.files import write_reports
 from conformance.spec.catalogue import catalogue_version, kit_identity, spec_digest
 from regenkey import terminal
 

@@ -19,7 +19,7 @@ import pytest
 
 from conformance.judging.redaction import Redactor
 from conformance.judging.results import Failure, HttpMessage, RunResult
-from conformance.reporting.reports import write_reports
+from conformance.reporting.files import write_reports
 from conformance.reporting.text import printable
 from conformance.server.recording import FILE, Recorder
 

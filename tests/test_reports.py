@@ -14,13 +14,10 @@ from jsonschema import Draft202012Validator
 
 from conformance.judging.redaction import Redactor
 from conformance.judging.results import Failure, HttpMessage, RunResult, Status
-from conformance.reporting.reports import (
-    format_failure,
-    junit_xml,
-    report_document,
-    report_schema,
-    write_reports,
-)
+from conformance.reporting.document import report_document, report_schema
+from conformance.reporting.files import write_reports
+from conformance.reporting.junit import junit_xml
+from conformance.reporting.text import format_failure
 from conformance.spec.catalogue import Level
 
 PASSWORD = "Canary-P4ss word&=%"
@@ -506,7 +503,7 @@ def test_files_written_atomically_no_temp_left(tmp_path: Path) -> None:
 def test_failed_write_leaves_no_temp_and_keeps_old_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import conformance.reporting.reports as reports
+    import conformance.reporting.files as reports
 
     write_reports(_run(), tmp_path, Redactor())
     before = (tmp_path / "report.json").read_bytes()

@@ -21,8 +21,9 @@ from jsonschema import Draft202012Validator
 
 from conformance import ENDPOINT_PATH, Redactor
 from conformance.judging.results import Failure, RunResult, Step
-from conformance.reporting.reports import report_schema, write_reports
-from conformance.server.runner import ServerSuiteConfig, run_server_suite
+from conformance.reporting.document import report_schema
+from conformance.reporting.files import write_reports
+from conformance.server.runner import Account, ServerSuiteConfig, Target, run_server_suite
 from conformance.transport.loopback import serving
 from reference_impl.server import MemoryStore, build_app
 from tests.servers.broken import BROKEN, PLAIN_USER, TRICKY_USER, Accounts
@@ -49,9 +50,12 @@ def _run_and_report(tmp_path: Path) -> tuple[RunResult, dict[str, Path], Account
     app = OLD_KEYS_WORK.make(store, accounts)
     with serving(app) as base_url:
         config = ServerSuiteConfig(
-            base_url, PLAIN_USER, accounts.plain_password, seed=7, max_examples=6,
-            tricky_user_id=TRICKY_USER, tricky_password=accounts.tricky_password,
-        )  # fmt: skip
+            target=Target(base_url=base_url),
+            account=Account(PLAIN_USER, accounts.plain_password),
+            tricky=Account(TRICKY_USER, accounts.tricky_password),
+            seed=7,
+            max_examples=6,
+        )
         result = run_server_suite(config, Redactor())
         paths = write_reports(result, tmp_path / "report", Redactor())
     return result, paths, accounts, list(app.keys)  # type: ignore[attr-defined]
@@ -137,9 +141,12 @@ def test_a_key_issued_twice_is_reproduced_too(tmp_path: Path) -> None:
     accounts = _accounts(store)
     with serving(same_key.make(store, accounts)) as base_url:
         config = ServerSuiteConfig(
-            base_url, PLAIN_USER, accounts.plain_password, seed=7, max_examples=6,
-            tricky_user_id=TRICKY_USER, tricky_password=accounts.tricky_password,
-        )  # fmt: skip
+            target=Target(base_url=base_url),
+            account=Account(PLAIN_USER, accounts.plain_password),
+            tricky=Account(TRICKY_USER, accounts.tricky_password),
+            seed=7,
+            max_examples=6,
+        )
         result = run_server_suite(config, Redactor())
         paths = write_reports(result, tmp_path / "report", Redactor())
     failure = result.requirements["RK-ROT-001"].failures[0]

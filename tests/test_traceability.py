@@ -12,8 +12,9 @@ import conformance.client.checks  # registers the client checks
 import conformance.server.checks  # noqa: F401  (registers the server checks)
 from conformance import Level, Party, catalogue, is_known
 from conformance.judging.registry import get_check, registered_checks
+from conformance.judging.rules import RESPONSE_RULES, response_rule_ids
 from conformance.spec.catalogue import ID_PATTERN
-from conformance.spec.selfcheck import SELF_CHECKS, resolve_pointer, run_self_checks
+from conformance.validation.selfcheck import SELF_CHECKS, resolve_pointer, run_self_checks
 
 ROOT = Path(__file__).resolve().parent.parent
 CITED = re.compile(r"RK-[A-Z]+-[0-9]{3}")
@@ -80,7 +81,7 @@ def test_pointer_resolver_rejects_what_does_not_exist(pointer: str) -> None:
 
 
 def test_quote_check_catches_an_invented_quote(monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance.spec import selfcheck
+    from conformance.validation import selfcheck
 
     monkeypatch.setattr(selfcheck, "page_text", lambda: "status=success only")
     problems = list(selfcheck._quotes())
@@ -98,6 +99,9 @@ def test_every_check_named_in_the_catalogue_exists_and_judges_that_id() -> None:
     missing = set()
     for req in catalogue():
         for name in req.checks:
+            rule = RESPONSE_RULES.get(req.id)
+            if rule is not None and rule.name == name:
+                continue  # a per-response rule (conformance/judging/rules.py) is its check
             try:
                 spec = get_check(name)
             except KeyError:
@@ -109,6 +113,7 @@ def test_every_check_named_in_the_catalogue_exists_and_judges_that_id() -> None:
 
 def test_every_server_must_and_should_has_a_server_check() -> None:
     judged = {rid for c in registered_checks(Party.SERVER) for rid in c.requirement_ids}
+    judged |= response_rule_ids()  # judged on every response of every check
     for req in catalogue():
         if req.level is not Level.MAY and req.applies_to_server():
             assert req.id in judged, req.id

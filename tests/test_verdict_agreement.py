@@ -25,7 +25,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conformance.reporting.reports import report_schema
+from conformance.reporting.document import report_schema
 from conformance.transport.loopback import serving
 from reference_impl.server import MemoryStore, build_app
 from tests.servers.breaker import Breaker, Req, Resp

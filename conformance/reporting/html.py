@@ -1,7 +1,7 @@
-"""The body of ``report.html``: root causes first, area bars, skip causes, the table.
+"""``report.html``: a standalone page, root causes first, area bars, skip causes, the table.
 
-:func:`conformance.reporting.reports.report_html` writes the page's head and banner and
-calls :func:`report_body` for the rest:
+:func:`report_html` writes the page's head and banner (the verdict, the target,
+the kit that judged) and calls :func:`report_body` for the rest:
 
 1. **Root causes**: every FAIL, NON-STRICT and ERROR as an indented tree, a
    requirement that blocked others first, with what it blocked (its
@@ -21,8 +21,20 @@ import html
 from collections.abc import Mapping
 from urllib.parse import quote
 
-from conformance.judging.results import Failure, HttpMessage, RequirementResult, RunResult, Status
-from conformance.reporting.text import Clean, printable, redact_message
+from conformance.judging.redaction import Redactor
+from conformance.judging.results import (
+    Failure,
+    HttpMessage,
+    RequirementResult,
+    RunResult,
+    Status,
+    Verdict,
+)
+from conformance.reporting import scripts as report_scripts
+from conformance.reporting.document import status_counts
+from conformance.reporting.matrix import matrix_html
+from conformance.reporting.text import Clean, first_line, printable, redact_message
+from conformance.spec.catalogue import kit_identity
 
 #: Where ``regenkey docs --out reports/docs`` puts the reference, seen from
 #: ``reports/<run>/report.html``; each catalogue row is anchored by its id.
@@ -55,10 +67,6 @@ ul.tree ul > li::before { content: "\\2514\\2500 "; color: #999; }
 
 def e(text: str) -> str:
     return html.escape(printable(text), quote=True)
-
-
-def first_line(text: str) -> str:
-    return text.splitlines()[0] if text else ""
 
 
 def area(rid: str) -> str:
@@ -304,4 +312,43 @@ def report_body(result: RunResult, r: Clean, scripts: Mapping[int, str]) -> str:
 <th>Details</th></tr></thead>
 <tbody>
 {rows}
-</tbody></table>"""
+</tbody></table>
+{matrix_html(result, r)}"""
+
+
+def _kit_html() -> str:
+    kit = kit_identity()
+    return (
+        f'<p class="kit">Judged by regenkey-kit <code>{e(kit.version)}</code> &middot; '
+        f"catalogue <code>{e(kit.catalogue_version)}</code> &middot; "
+        f"spec sha256 <code>{e(kit.spec_sha256)}</code></p>"
+    )
+
+
+def report_html(result: RunResult, redactor: Redactor) -> str:
+    """A standalone HTML page: no network resources, everything escaped."""
+    r = redactor
+    counts = ", ".join(f"{n} {word.upper()}" for word, n in status_counts(result).items())
+    body = report_body(result, r, report_scripts.script_names(result))
+    suite = e(r(result.suite))
+    verdict = e(result.verdict.value)
+    faults = "".join(f"<p>Run fault: {e(r(f))}</p>" for f in result.run_failures)
+    unjudged = [req.id for req in result.unjudged()]
+    if unjudged and result.verdict is Verdict.INCOMPLETE:
+        faults += f"<p>Not judged (INCOMPLETE): {e(', '.join(unjudged))}</p>"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>regenkey {suite} report</title>
+<style>{CSS}</style></head>
+<body>
+<h1>regenkey {suite} suite: <span class="verdict-{verdict}">{verdict.upper()}</span></h1>
+<p>Target: <code>{e(r(result.target))}</code> &middot; seed <code>{result.seed}</code>
+&middot; strict: {"yes" if result.strict else "no"} &middot; {result.cases} cases
+&middot; {result.duration_s:.2f} s</p>
+{_kit_html()}
+<p>{e(counts)}</p>
+{faults}
+{body}
+</body></html>
+"""

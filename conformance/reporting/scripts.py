@@ -6,11 +6,14 @@ The script replays it with curl, in order: each step's expected answer is a
 comment above it, the key a step is answered with is read from the body
 (``grep`` for the 32 hex digits, headers skipped) into ``KEY_<n>`` and fed to
 the steps that sent it, and written to ``$REGENKEY_KEY_FILE`` (mode 0600)
-before the next request, so the account's current key is never lost. The
+before the next request, so the account's current key is never lost; a key
+that came back (the previous one, or any earlier one) breaks the step. The
 first answer that differs from a conformant server's stops the script with
 exit 1 and the violated expectation; exit 0 means every step was answered as
 a conformant server answers. Secrets are environment variables
-(``$REGENKEY_PASSWORD``, ``$REGENKEY_API_KEY``), never literals, and the
+(``$REGENKEY_PASSWORD``, ``$REGENKEY_API_KEY``, ``$REGENKEY_TRICKY_PASSWORD``
+for a second account; a wrong password or a bad key near the right one is a
+shell expression over its variable), never literals, and the
 whole text passes through the run's redactor once more. Answers are printed
 with every key masked.
 """
@@ -22,6 +25,10 @@ import shlex
 from conformance.judging.results import Failure, RunResult, Step
 from conformance.reporting.text import Clean
 
+#: The secrets a script reads from the environment (the second account's
+#: password when a lifecycle sequence interleaved it).
+SECRETS = ("REGENKEY_PASSWORD", "REGENKEY_API_KEY", "REGENKEY_TRICKY_PASSWORD")
+
 _PRELUDE = r"""set -u
 umask 077
 REGENKEY_BASE_URL="${REGENKEY_BASE_URL:-%(target)s}"
@@ -31,11 +38,14 @@ body() { sed '1,/^\r*$/d'; }
 key_in() { grep -oE '[0-9a-f]{32}' | tail -n 1; }
 masked() { sed -E 's/([0-9a-fA-F]{4})[0-9a-fA-F]{24}([0-9a-fA-F]{4})/\1...\2/g'; }
 broke() { printf 'regenkey: step %%s broke the spec: %%s\n' "$1" "$2" >&2; exit 1; }
+seen=" "
 issued() {  # step, variable: the new key, kept before the next request
   [ -n "$2" ] || broke "$1" "expected a success with a new apiKey; the answer carries none"
-  [ "$2" != "$current" ] || broke "$1" "expected a new key; the previous key came back"
   printf '%%s\n' "$2" > "$key_file"
+  [ "$2" != "$current" ] || broke "$1" "expected a new key; the previous key came back"
+  case "$seen" in *" $2 "*) broke "$1" "expected a key never issued before; an old one came";; esac
   current="$2"
+  seen="$seen$2 "
 }
 """
 
@@ -66,7 +76,7 @@ def replay_script(result: RunResult, failure: Failure, clean: Clean) -> str:
     """The script that replays ``failure``'s sequence (already redacted)."""
     total = len(failure.sequence)
     text = "\n".join(s.command for s in failure.sequence)
-    needs = [v for v in ("REGENKEY_PASSWORD", "REGENKEY_API_KEY") if f"${v}" in text]
+    needs = [v for v in SECRETS if f"${v}" in text or f"${{{v}" in text]
     checks = "".join(f': "${{{v}:?set {v} for the account}}"\n' for v in needs)
     head = [
         "#!/usr/bin/env bash",

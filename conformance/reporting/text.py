@@ -1,10 +1,12 @@
-"""The strings that reach a report or the terminal: redacted, and printable.
+"""The strings that reach a report or the terminal: redacted, printable, formatted.
 
 :func:`printable` writes every character a terminal, XML 1.0 or HTML must
 not get raw (C0 controls but tab and newline, DEL, C1 controls, bidi
 controls, lone surrogates, U+FFFE/U+FFFF) as a visible escape (``\\x1b``).
-The report writers (:mod:`conformance.reporting.reports`) and the terminal
+The report writers (:mod:`conformance.reporting.files`) and the terminal
 (``regenkey/terminal.py``) pass every target-controlled string through it.
+:func:`format_failure` is the one failure formatter: the terminal, JUnit and
+the pytest plugin print a failure with it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from conformance.judging.results import Failure, HttpMessage, Step
+from conformance.spec.catalogue import Level, is_known, requirement
 
 # -- characters no report (and no terminal) may carry raw -----------------------
 
@@ -76,3 +79,40 @@ def redact_failure(failure: Failure, redactor: Clean) -> Failure:
             for s in failure.sequence
         ),
     )
+
+
+# -- the one failure formatter -------------------------------------------------
+
+#: Failures shown per requirement on the terminal and in a failed SDK test; the
+#: reports carry them all.
+SHOWN_FAILURES = 3
+
+
+def first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""
+
+
+def _title(rid: str) -> str:
+    return requirement(rid).title if is_known(rid) else ""
+
+
+def _indented(text: str, indent: str) -> str:
+    """Continuation lines of a multi-line value line up under the first."""
+    return text.replace("\n", "\n" + indent)
+
+
+def format_failure(failure: Failure, level: Level | str) -> str:
+    """One failure as h2spec prints it; used by the terminal, JUnit and the pytest plugin."""
+    level_word = level.value if isinstance(level, Level) else str(level)
+    head = f"{failure.requirement_id} [{level_word}] {_title(failure.requirement_id)}"
+    if failure.check:
+        head += f"  (check: {failure.check})"
+    lines = [head.rstrip(), "  " + _indented(failure.message, "  ")]
+    lines.append("  Expected: " + _indented(failure.expected, " " * 12))
+    lines.append("    Actual: " + _indented(failure.actual, " " * 12))
+    if failure.request is not None:
+        lines.append(f"  Request:  {failure.request.start_line}")
+    if failure.reproduction:
+        seed = f"  (seed {failure.seed})" if failure.seed is not None else ""
+        lines.append(f"  Reproduce: {failure.reproduction}{seed}")
+    return "\n".join(lines)

@@ -33,6 +33,7 @@ import pytest
 
 if TYPE_CHECKING:
     from conformance.client.runner import ConformanceServer
+    from conformance.judging.results import RequirementResult
 
 _SERVER = pytest.StashKey["ConformanceServer"]()
 _JUDGED = pytest.StashKey[int]()  # how many requests the call phase judged
@@ -54,10 +55,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _texts(server: ConformanceServer, reqs: list[RequirementResult]) -> list[str]:
+    """The first few failures of each requirement, formatted and redacted."""
+    from conformance.reporting.text import SHOWN_FAILURES, format_failure
+
+    redactor = server.redactor()
+    shown = [(f, req.level) for req in reqs for f in req.failures[:SHOWN_FAILURES]]
+    return [redactor(format_failure(f, level)) for f, level in shown]
+
+
 def _verdicts(config: pytest.Config, server: ConformanceServer) -> str | None:
     """Warn of each SHOULD finding; the failure text of broken MUSTs, if any."""
     strict = bool(config.getoption("regenkey_strict", default=False))
-    failing, findings = server.verdicts(strict)
+    failing_reqs, finding_reqs = server.verdicts(strict)
+    failing, findings = _texts(server, failing_reqs), _texts(server, finding_reqs)
     for text in findings:
         warnings.warn(RegenkeyConformanceWarning(text), stacklevel=1)
     if not failing:
