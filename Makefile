@@ -52,11 +52,13 @@ $(PRISM):
 bench: $(BENCH_STAMP) $(PRISM)
 	$(BIN)/python -m bench.run
 
-# Mutation testing of reference_impl/server/ with check-server as the test, in a
-# copy of the tree (docs/BENCHMARKS.md, "Mutation testing"): reports/mutation.json.
+# Mutation testing of every module of reference_impl/server/ with check-server as
+# the test, in copies of the tree, MUTATION_JOBS mutmut processes at once
+# (docs/BENCHMARKS.md, "Mutation testing"): reports/mutation.json.
+MUTATION_JOBS ?= 2
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[mutation]' --config-settings editable_mode=strict
-	nice -n 10 $(BIN)/python -m bench.mutation
+	nice -n 10 $(BIN)/python -m bench.mutation --jobs $(MUTATION_JOBS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .hypothesis

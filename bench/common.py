@@ -219,10 +219,13 @@ def _wait_ready(proc: subprocess.Popen[bytes], log: Path, url: str | None, deadl
     raise RuntimeError(f"{proc.args!r} did not become ready")
 
 
-def reference_server(accounts: list[tuple[str, str]]) -> Any:
-    """``regenkey serve --port 0 --memory`` with these accounts."""
+def reference_server(accounts: list[tuple[str, str]], password_cost: str | None = None) -> Any:
+    """``regenkey serve --port 0 --memory`` with these accounts (and, given, that
+    ``--password-cost``; its default is the modern one every measure uses)."""
     spec = "\n".join(f"{user}:{password}" for user, password in accounts)
     command = [str(BIN / "regenkey"), "serve", "--port", "0", "--memory"]
+    if password_cost is not None:
+        command += ["--password-cost", password_cost]
     return server(command, env(REGENKEY_ACCOUNTS=spec))
 
 

@@ -12,23 +12,44 @@ round after round:
 * ``check-server --max-examples`` at each size (2,000 and 10,000 in
   ``make bench``), in requests per second: the requests the server's access
   log saw, over the run's own clock (``duration_s`` in report.json, without
-  the interpreter's start-up) and over the wall clock (with it).
+  the interpreter's start-up) and over the wall clock (with it);
+* beside each, **the replay**: check-server's own request sequence at that
+  size and seed, sent as a bare loop on the kit's client (one keep-alive
+  connection, as long as the server keeps it), with no judging. The
+  sequence is captured in memory (it holds the account's password, so it is
+  never written anywhere) from a run of the same command against a private
+  reference server with cheap password hashing; the replay sends it to the
+  measured server, so the server's hashing of refused logins is on both
+  sides. Keys in the captured requests are stale by then: those requests are
+  refused (no hashing) where check-server's succeeded (none either).
 
 ``python -m bench.limit URL USER PASSWORD N kit|httpx`` runs one loop and
-prints its figures as JSON.
+``python -m bench.limit replay URL MAX_EXAMPLES SEED`` one replay (the
+password from ``REGENKEY_PASSWORD``); each prints its figures as JSON.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, Server, env, reference_server, summary
-from bench.suite import PASSWORD, USER, check_server
+from bench.common import BIN, ROOT, Server, env, measure, reference_server, summary
+from bench.suite import PASSWORD, REQUEST_LINE, USER
+
+#: A check-server run here is bounded too, but 10,000 examples against the
+#: modern password cost on a loaded machine take longer than suite's default.
+CHECK_TIMEOUT_S = 3600
+REPLAY_COST = "fast"  # the capture server's --password-cost
+#: One captured request: method, URL, headers, and the body (a list: chunked).
+Sent = tuple[str, str, list[tuple[str, str]], bytes | list[bytes]]
 
 LOOP_USER, LOOP_PASSWORD = "loop", "loop-Pa55word"
 KEY = re.compile(rb'"apiKey"\s*:\s*"([0-9a-fA-F]{32})"')
@@ -67,6 +88,84 @@ def loop(url: str, user: str, password: str, count: int, client: str) -> dict[st
                 key = _key(hx.get(target, headers={"apiKey": key}).content)
             seconds = time.perf_counter() - started
     return {"client": client, "requests": count, "seconds": seconds, "rps": count / seconds}
+
+
+def captured(max_examples: int, seed: int) -> list[Sent]:
+    """The requests ``regenkey check-server --max-examples N --seed S`` sends,
+    in order (every one the kit's client sent, from any thread), captured in
+    memory from a run against a private reference server whose password
+    hashing is cheap. The URLs name ``{base}`` for the server's base URL."""
+    from conformance.transport import exchange
+    from regenkey.cli import main
+
+    sent: list[Sent] = []
+    original = exchange.HttpClient.request
+
+    def recording(client: Any, method: str, url: str, headers: Any = (), body: Any = b"") -> Any:
+        headers = list(headers)
+        if isinstance(body, bytes | bytearray):
+            sent.append((method, url, headers, bytes(body)))
+            return original(client, method, url, headers, body)
+        chunks = [bytes(c) for c in body]
+        sent.append((method, url, headers, chunks))
+        return original(client, method, url, headers, iter(chunks))
+
+    with reference_server([(USER, PASSWORD)], password_cost=REPLAY_COST) as srv:
+        with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+            args = ["check-server", "--base-url", srv.url, "--user-id", USER]
+            args += ["--max-examples", str(max_examples), "--seed", str(seed)]
+            args += ["--report-dir", tmp]
+            exchange.HttpClient.request = recording  # type: ignore[method-assign]
+            try:
+                with contextlib.redirect_stderr(io.StringIO()):
+                    main(args)
+            finally:
+                exchange.HttpClient.request = original  # type: ignore[method-assign]
+    base = srv.url
+    return [
+        (m, u.replace(base, "{base}"), [(n, v.replace(base, "{base}")) for n, v in h], b)
+        for m, u, h, b in sent
+    ]
+
+
+def replay(url: str, sent: list[Sent]) -> dict[str, Any]:
+    """``sent`` to ``url`` one after the other on the kit's client, nothing judged."""
+    from conformance.transport.exchange import ExchangeError, HttpClient
+
+    ready = [
+        (m, u.replace("{base}", url), [(n, v.replace("{base}", url)) for n, v in h], b)
+        for m, u, h, b in sent
+    ]
+    errors = 0
+    with HttpClient(timeout=10.0) as kit:
+        started = time.perf_counter()
+        for method, target, headers, body in ready:
+            try:
+                kit.request(
+                    method, target, headers, body if isinstance(body, bytes) else iter(body)
+                )
+            except ExchangeError:
+                errors += 1  # the server's answer is not the point; the request was sent
+        seconds = time.perf_counter() - started
+    return {
+        "requests": len(ready),
+        "seconds": seconds,
+        "rps": len(ready) / seconds,
+        "errors": errors,
+    }
+
+
+def _replay_process(srv: Server, max_examples: int, seed: int) -> dict[str, Any]:
+    """One replay in its own process, with the server's hashing seconds during it."""
+    command = [sys.executable, "-m", "bench.limit", "replay", srv.url, str(max_examples), str(seed)]
+    before = _lines(srv)
+    environ = env(REGENKEY_PASSWORD=PASSWORD)
+    done = subprocess.run(
+        command, env=environ, cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the replay failed: {done.stderr[-1500:]}")
+    return {**json.loads(done.stdout), "server_hashing_s": _hashing_s(srv, before)}
 
 
 def _loop_process(url: str, count: int, client: str) -> float:
@@ -109,9 +208,32 @@ def _lines(srv: Server) -> int:
     return len(srv.log.read_text(encoding="utf-8", errors="replace").splitlines())
 
 
+def _check_server(srv: Server, size: int, seed: int) -> dict[str, Any]:
+    """``check-server`` as :func:`bench.suite.check_server` runs it, with a
+    longer bound (:data:`CHECK_TIMEOUT_S`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [str(BIN / "regenkey"), "check-server", "--base-url", srv.url]
+        command += ["--user-id", USER, "--max-examples", str(size), "--seed", str(seed)]
+        command += ["--report-dir", tmp]
+        before = srv.log_lines(REQUEST_LINE)
+        run = measure(command, env(REGENKEY_PASSWORD=PASSWORD), timeout=CHECK_TIMEOUT_S)
+        path = Path(tmp) / "report.json"
+        if not path.exists():
+            raise RuntimeError(f"check-server wrote no report (exit {run.returncode})")
+        report = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        "wall_s": run.seconds,
+        "internal_s": report["duration_s"],
+        "cpu_s": run.cpu_s,
+        "requests_seen_by_server": srv.log_lines(REQUEST_LINE) - before,
+        "exit_code": run.returncode,
+        "verdict": report["verdict"],
+    }
+
+
 def _measured(srv: Server, size: int, seed: int) -> dict[str, Any]:
     before = _lines(srv)
-    run = check_server(srv, size, seed=seed)
+    run = _check_server(srv, size, seed)
     return {**run, "server_hashing_s": _hashing_s(srv, before)}
 
 
@@ -119,6 +241,7 @@ def compare(sizes: list[int], loop_requests: int, repeats: int) -> dict[str, Any
     """The two loops and check-server at each of ``sizes``, round after round."""
     loops: dict[str, list[float]] = {"kit": [], "httpx": []}
     checks: dict[int, list[dict[str, Any]]] = {n: [] for n in sizes}
+    replays: dict[int, list[dict[str, Any]]] = {n: [] for n in sizes}
     with reference_server([(USER, PASSWORD), (LOOP_USER, LOOP_PASSWORD)]) as srv:
         _loop_process(srv.url, 10, "kit")  # the loop account's first scrypt hash, untimed
         for n in range(repeats):
@@ -126,6 +249,7 @@ def compare(sizes: list[int], loop_requests: int, repeats: int) -> dict[str, Any
                 loops[client].append(_loop_process(srv.url, loop_requests, client))
             for size in sizes:
                 checks[size].append(_measured(srv, size, seed=n + 1))
+                replays[size].append(_replay_process(srv, size, seed=n + 1))
     medians = {client: summary(runs, digits=1) for client, runs in loops.items()}
     fastest = max(medians, key=lambda c: medians[c]["median"])
     limit = medians[fastest]["median"]
@@ -139,11 +263,20 @@ def compare(sizes: list[int], loop_requests: int, repeats: int) -> dict[str, Any
             r["requests_seen_by_server"] / max(r["internal_s"] - r["server_hashing_s"], 1e-3)
             for r in checks[size]
         ]
+        again = replays[size]
+        replayed = [r["rps"] for r in again]
         rows.append(
             {
                 "max_examples": size,
                 "requests": summary([float(r["requests_seen_by_server"]) for r in checks[size]], 0),
                 "rps": summary(own, digits=1),
+                "replay": {
+                    "requests": summary([float(r["requests"]) for r in again], 0),
+                    "rps": summary(replayed, digits=1),
+                    "server_hashing_s": summary([r["server_hashing_s"] for r in again], 2),
+                    "errors": [r["errors"] for r in again],
+                },
+                "ratio_vs_replay": round(summary(own)["median"] / summary(replayed)["median"], 3),
                 "rps_wall": summary(wall, digits=1),
                 "ratio_vs_limit": round(summary(own)["median"] / limit, 3),
                 "ratio_vs_limit_wall": round(summary(wall)["median"] / limit, 3),
@@ -161,10 +294,17 @@ def compare(sizes: list[int], loop_requests: int, repeats: int) -> dict[str, Any
         "limit_rps": limit,
         "check_server": rows,
         "target": 0.5,
-        "order": "interleaved: kit loop, httpx loop, check-server at each size; round after round",
+        "order": (
+            "interleaved: kit loop, httpx loop, then at each size check-server and its replay;"
+            " round after round"
+        ),
     }
 
 
 if __name__ == "__main__":
-    url, user, password, count, client = sys.argv[1:6]
-    print(json.dumps(loop(url, user, password, int(count), client)))
+    if sys.argv[1] == "replay":
+        base, size, seed = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+        print(json.dumps(replay(base, captured(size, seed))))
+    else:
+        url, user, password, count, client = sys.argv[1:6]
+        print(json.dumps(loop(url, user, password, int(count), client)))

@@ -19,8 +19,13 @@ it). Every other survivor counts against the score. Writes
 ``reports/mutation.json``: per module, killed (timed out and slowed-down
 included), survived and excluded counts, and every survivor's diff.
 
+A run's mutants are shared out by module among ``--jobs`` mutmut processes
+(default 2), each in a scratch copy of its own (``DIR/part-N`` with
+``--keep DIR``), so that a run over every module fits in an afternoon on two
+cores; the scores are merged.
+
     python -m bench.mutation [--modules store.py requests.py] [--from-git]
-        [--out reports/mutation.json] [--keep DIR]
+        [--jobs N] [--out reports/mutation.json] [--keep DIR] [--results-only]
 """
 
 from __future__ import annotations
@@ -176,18 +181,62 @@ def score(mutants: list[Mutant]) -> dict[str, ModuleScore]:
     return scores
 
 
-def run(modules: list[str], from_git: bool, keep: Path | None) -> Path:
-    """Run mutmut over ``modules`` in a copy of the tree; the copy's path."""
+def mutant_count(module: str) -> int:
+    """How many mutants mutmut makes of ``reference_impl/server/<module>``."""
+    from mutmut import Context, list_mutations
+
+    path = SERVER / module
+    source = (ROOT / path).read_text()
+    return len(list_mutations(Context(source=source, filename=str(path))))
+
+
+def share_out(counts: dict[str, int], jobs: int) -> list[list[str]]:
+    """``counts``' modules in at most ``jobs`` groups of about the same number of
+    mutants (largest first, each to the lightest group; ties by name, so the
+    same modules always make the same groups and a kept run resumes)."""
+    groups: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, jobs))]
+    for module in sorted(counts, key=lambda m: (-counts[m], m)):
+        lightest = min(range(len(groups)), key=lambda g: (groups[g][0], g))
+        total, members = groups[lightest]
+        groups[lightest] = (total + counts[module], [*members, module])
+    return [sorted(members) for _, members in groups if members]
+
+
+def parts(workdir: Path) -> list[Path]:
+    """The scratch copies of a kept run: ``DIR/part-N``, or ``DIR`` itself (a run
+    made before ``--jobs``)."""
+    found = sorted(p for p in workdir.glob("part-*") if (p / ".mutmut-cache").exists())
+    return found or [workdir]
+
+
+def run(modules: list[str], from_git: bool, keep: Path | None, jobs: int = 1) -> Path:
+    """Run mutmut over ``modules``, in ``jobs`` copies of the tree at once (one
+    group of modules each); the directory that holds the copies."""
     workdir = keep or Path(tempfile.mkdtemp(prefix="regenkey-mutation-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    if not (workdir / "reference_impl").exists():
-        copy_tree(workdir, from_git)
-    paths = ",".join(str(SERVER / m) for m in modules)
-    runner = f"{sys.executable} -m bench.mutation_check"
-    env = {"PYTHONPATH": str(workdir), "PATH": "/usr/bin:/bin", "HOME": str(workdir)}
-    command = [sys.executable, "-m", "mutmut", "run", "--paths-to-mutate", paths]
-    command += ["--runner", runner, "--tests-dir", "bench", "--no-progress", "--simple-output"]
-    subprocess.run([*command, "-b", str(TIME_BASE_S)], cwd=workdir, env=env, check=False)
+    groups = share_out({m: mutant_count(m) for m in modules}, jobs)
+    children = []
+    for n, group in enumerate(groups, 1):
+        part = workdir / f"part-{n}"
+        part.mkdir(exist_ok=True)
+        if not (part / "reference_impl").exists():
+            copy_tree(part, from_git)
+        paths = ",".join(str(SERVER / m) for m in group)
+        runner = f"{sys.executable} -m bench.mutation_check"
+        env = {"PYTHONPATH": str(part), "PATH": "/usr/bin:/bin", "HOME": str(part)}
+        command = [sys.executable, "-m", "mutmut", "run", "--paths-to-mutate", paths]
+        command += ["--runner", runner, "--tests-dir", "bench", "--no-progress"]
+        command += ["--simple-output", "-b", str(TIME_BASE_S)]
+        print(f"mutation: part-{n}: {', '.join(group)}", flush=True)
+        children.append(subprocess.Popen(command, cwd=part, env=env))
+    try:
+        for child in children:
+            child.wait()
+    finally:
+        for child in children:  # an interrupted run leaves no mutmut behind
+            if child.poll() is None:
+                child.terminate()
+                child.wait()
     return workdir
 
 
@@ -220,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "mutation.json")
     parser.add_argument("--keep", type=Path, help="work (and resume) in this directory")
     parser.add_argument(
+        "--jobs", type=int, default=2, help="mutmut processes at once, one copy each (default 2)"
+    )
+    parser.add_argument(
         "--results-only", action="store_true", help="only score the run kept in --keep"
     )
     args = parser.parse_args(argv)
@@ -227,13 +279,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.results_only:
         if args.keep is None:
             parser.error("--results-only needs --keep")
+        if not (args.keep / ".mutmut-cache").exists() and not list(args.keep.glob("part-*")):
+            parser.error(f"no mutmut run is kept in {args.keep}")
         workdir = args.keep
     else:
-        workdir = run(args.modules, args.from_git, args.keep)
+        if args.jobs < 1:
+            parser.error("--jobs must be at least 1")
+        workdir = run(args.modules, args.from_git, args.keep, args.jobs)
     seconds = None if args.results_only else round(time.monotonic() - started, 1)
-    # Diffs against the unmutated files: the working tree's, or the commit's copy.
-    sources = workdir if not args.results_only else ROOT
-    figures = summary(score(read_results(workdir, sources)), seconds)
+    mutants = []
+    for part in parts(workdir):
+        # Diffs against the unmutated files: the working tree's, or the commit's copy.
+        mutants += read_results(part, ROOT if args.results_only else part)
+    figures = summary(score(mutants), seconds)
     if args.keep is None:
         shutil.rmtree(workdir, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -82,7 +82,22 @@ def _limit(data: dict[str, Any]) -> list[str]:
             f"{row['rps_without_server_hashing']['median']:.0f}", "",
             f"{row['ratio_vs_limit_without_server_hashing']:.2f}x", "—", "—",
         ))  # fmt: skip
+        rows.append(_replay_row(row, lim["target"]))
     return rows
+
+
+def _replay_row(row: dict[str, Any], target: float) -> str:
+    """check-server against its own requests replayed as a bare loop."""
+    again, ratio = row["replay"], row["ratio_vs_replay"]
+    return _row(
+        f"… vs its own requests replayed as a bare loop (same seed; the server hashed"
+        f" {again['server_hashing_s']['median']:.1f} s of refused logins in the replay)",
+        f"{row['rps']['median']:.0f}",
+        f"replay: {again['rps']['median']:.0f} ({again['requests']['median']:.0f} requests)",
+        f"{ratio:.2f}x",
+        f"≥ {target}x",
+        _met(ratio >= target),
+    )
 
 
 def _rps(data: dict[str, Any]) -> list[str]:

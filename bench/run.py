@@ -52,7 +52,7 @@ FULL = Sizes(repeats=3, kit_examples=800, peer_examples=430, connections=16, sec
              records=300, scaling=(1, 800, 9850))  # fmt: skip
 QUICK = Sizes(repeats=1, kit_examples=1, peer_examples=1, connections=2, seconds=0.2,
               records=5, scaling=(), warmup=0.05, peers=False, peer_phases="fuzzing",
-              catch_limit=1, limit_sizes=(2, 4), loop_requests=50,
+              catch_limit=1, limit_sizes=(2,), loop_requests=50,
               extension_phases="fuzzing")  # fmt: skip
 # What each tool catches: per broken server, check-server's default number of
 # examples and schemathesis with 20 (about 50 cases each).
@@ -122,6 +122,8 @@ def targets(data: dict[str, Any]) -> dict[str, Any]:
         for row in data["limit"]["check_server"]:
             name = f"check_server_{row['max_examples']}_vs_bare_loop"
             out[name] = _target(row["ratio_vs_limit"], 0.5, above=True)
+            replay = f"check_server_{row['max_examples']}_vs_its_replay"
+            out[replay] = _target(row["ratio_vs_replay"], 0.5, above=True)
     if data.get("catches"):
         c = data["catches"]
         missed = len(c["flagged_by_schemathesis_only"])

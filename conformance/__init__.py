@@ -7,6 +7,15 @@ named in :data:`ENTRY_MODULES`, and nothing else of the kit
 (``tests/test_architecture.py`` holds it to that).
 """
 
+from conformance.errors import (
+    Blocked,
+    CatalogueError,
+    CredentialsRefused,
+    KitError,
+    ParserBroke,
+    RegistryError,
+    TargetError,
+)
 from conformance.judging.redaction import REDACTED, Redactor, mask_key
 from conformance.protocol.records import (
     ENDPOINT_PATH,
@@ -64,21 +73,28 @@ __all__ = [
     "ENDPOINT_PATH",
     "MEDIA_TYPES",
     "REDACTED",
+    "Blocked",
     "BodyVerdict",
+    "CatalogueError",
     "ConnectFailed",
+    "CredentialsRefused",
     "Encoding",
     "ExchangeError",
     "ExchangeTimeout",
     "Format",
     "HttpClient",
     "HttpResponse",
+    "KitError",
     "Level",
+    "ParserBroke",
     "Party",
     "Record",
     "Redactor",
+    "RegistryError",
     "RequestSpec",
     "Requirement",
     "ResponseTooLarge",
+    "TargetError",
     "Violation",
     "WireRequest",
     "account_xsd",

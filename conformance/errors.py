@@ -1,12 +1,44 @@
-"""What stops a server check: the target broke (ERROR), the run's own account
-was refused everywhere (ERROR), or a check cannot go on (blocked: SKIP)."""
+"""The kit's exceptions, all under one base, :class:`KitError`: the catalogue or
+the registry broken (the kit's own fault), the target broke (ERROR), the run's
+own account was refused everywhere (ERROR), a check cannot go on (blocked:
+SKIP), a parser command broke (ERROR), an exchange did not complete."""
 
 from __future__ import annotations
 
-__all__ = ["Blocked", "CredentialsRefused", "TargetError"]
+__all__ = [
+    "Blocked",
+    "CatalogueError",
+    "CredentialsRefused",
+    "ExchangeError",
+    "KitError",
+    "ParserBroke",
+    "RegistryError",
+    "TargetError",
+]
 
 
-class TargetError(Exception):
+class KitError(Exception):
+    """The base of every exception the kit raises on purpose: ``except KitError``
+    catches them all, and nothing else."""
+
+
+class CatalogueError(KitError, ValueError):
+    """The catalogue file breaks its own rules."""
+
+
+class RegistryError(KitError, ValueError):
+    """A check was declared against the registry's rules."""
+
+
+class ExchangeError(KitError):
+    """The exchange did not complete: the target (or the network) broke it."""
+
+
+class ParserBroke(KitError):
+    """The parser command cannot be judged any further (ERROR)."""
+
+
+class TargetError(KitError):
     """The target could not be reached or broke the connection: an ERROR."""
 
     def stops_the_run_because(self) -> str:
@@ -29,7 +61,7 @@ class CredentialsRefused(TargetError):
         return self.MESSAGE
 
 
-class Blocked(Exception):
+class Blocked(KitError):
     """A check cannot go on because an earlier response was unusable; ``causes``
     names the requirement ids at fault, when known (reports draw the chain)."""
 

@@ -2,7 +2,8 @@
 
 The kit plays the server on 127.0.0.1 and runs COMMAND through the shell once
 per scenario, with REGENKEY_BASE_URL, REGENKEY_FORMAT (plain, json or xml) and
-either REGENKEY_USER_ID + REGENKEY_PASSWORD or REGENKEY_API_KEY. The command
+either REGENKEY_USER_ID + REGENKEY_PASSWORD or REGENKEY_API_KEY, and
+REGENKEY_CLIENT_TIMEOUT (the --timeout, which it may take as its own). The command
 prints the record it parsed as one JSON object ({"status", "statusCode",
 "reason"} and "apiKey" when present, all strings), or with --raw the body as
 received. Exit 0 PASS (no MUST failed; with --strict no SHOULD either),
@@ -14,17 +15,17 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
-from regenkey.selection import add_selection
+from regenkey.selection import add_selection, add_suite_command
+
+if TYPE_CHECKING:
+    from regenkey.selection import Subparsers
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = subparsers.add_parser(
-        "check-client",
-        help="judge a client: the kit plays the server and runs the client's command",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_parser(subparsers: Subparsers) -> None:
+    summary = "judge a client: the kit plays the server and runs the client's command"
+    p = add_suite_command(subparsers, "check-client", summary, __doc__)
     p.add_argument("--command", help="the client, run through the shell once per scenario")
     p.add_argument("--raw", action="store_true", help="the command prints the body as received")
     add_selection(p, "requirement ids", "RK-CLI-*", listing="run nothing")
@@ -71,18 +72,13 @@ def run(args: argparse.Namespace) -> int:
     from conformance import Redactor
     from conformance.client.runner import (
         ClientSuiteConfig,
+        parse_auth,
         parse_formats,
         run_client_suite,
         selected_checks,
     )
-    from regenkey.terminal import (
-        conclude,
-        list_checks,
-        new_seed,
-        progress_printer,
-        refuse,
-        say,
-    )
+    from regenkey.selection import conclude_selection
+    from regenkey.terminal import list_checks, new_seed, progress_printer, refuse, say
 
     problem = _usage_problem(args)
     if problem:
@@ -100,20 +96,18 @@ def run(args: argparse.Namespace) -> int:
         requirements=args.requirements,
         timeout=args.timeout,
         seed=new_seed(args.seed),
-        auth=args.auth,
+        auth=parse_auth(args.auth),
         jobs=args.jobs,
         formats=formats,
     )
     say(f"Judging the client {args.command!r}{' (raw)' if args.raw else ''}")
     say(f"  formats: {', '.join(f.value for f in formats)}; auth: {args.auth}")
     result = run_client_suite(config, redactor, progress_printer(redactor))
-    return conclude(
+    return conclude_selection(
         result,
         redactor,
+        args,
         command="check-client",
         what="requests received",
-        directory=args.report_dir,
-        allowed=args.allowed,
-        requirements=args.requirements,
         unjudged="selected, but no scenario judged it (--auth, --formats)",
     )

@@ -18,19 +18,18 @@ import binascii
 import json
 import sys
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from regenkey.selection import add_selection
+from regenkey.selection import add_selection, add_suite_command
+
+if TYPE_CHECKING:
+    from regenkey.selection import Subparsers
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     """Both commands: ``check-parser`` and ``parse``."""
-    p = subparsers.add_parser(
-        "check-parser",
-        help="judge an SDK's response parser against every test vector (stdin/stdout protocol)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    summary = "judge an SDK's response parser against every test vector (stdin/stdout protocol)"
+    p = add_suite_command(subparsers, "check-parser", summary, __doc__)
     p.add_argument("--command", help="the parser, started once through the shell")
     add_selection(p, "vectors of these ids", "RK-JSON-*")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
@@ -86,7 +85,8 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
 def run_check(args: argparse.Namespace) -> int:
     from conformance import Redactor
     from conformance.vectors.parser_suite import ParserSuiteConfig, run_parser_suite
-    from regenkey.terminal import conclude, refuse, say
+    from regenkey.selection import conclude_selection
+    from regenkey.terminal import refuse, say
 
     problem = _usage_problem(args)
     if problem:
@@ -102,13 +102,11 @@ def run_check(args: argparse.Namespace) -> int:
     result = run_parser_suite(config, lambda v, outcome: tally.update([(v.file, outcome)]))
     for name in sorted({file for file, _ in tally}):
         say(f"  {name:<18} {tally[name, 'pass']:>4} pass  {tally[name, 'fail']:>4} fail")
-    return conclude(
+    return conclude_selection(
         result,
         Redactor(),
+        args,
         command="check-parser",
         what="vectors answered",
-        directory=args.report_dir,
-        allowed=args.allowed,
-        requirements=args.requirements,
         unjudged="selected, but no vector judged it",
     )

@@ -21,13 +21,17 @@ It uses only the kit's public API (``conformance``) and Schemathesis' own.
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+from itertools import cycle
 from typing import Any
 
 import schemathesis
 from hypothesis import strategies as st
 from schemathesis import Case, CheckContext, DeserializationContext, HookContext, Response
+from schemathesis.generation.meta import TestPhase
 
-from conformance import ENDPOINT_PATH, Format, Redactor, parse_xml, validate_body
+from conformance import ENDPOINT_PATH, Format, Redactor, parse_xml
 from conformance.judging.spellings import spellings
 from regenkey.schemathesis_cases import (
     Asked,
@@ -35,6 +39,7 @@ from regenkey.schemathesis_cases import (
     asked,
     can_put_password,
     clean_key_request,
+    format_carrier,
     is_ours,
     is_positive,
     kind,
@@ -42,7 +47,7 @@ from regenkey.schemathesis_cases import (
     put_password,
     sent_key,
 )
-from regenkey.schemathesis_keys import LEDGER, Outcome, read, read_record
+from regenkey.schemathesis_keys import LEDGER, Outcome, read, read_record, verdicts
 
 __all__ = [
     "body_is_valid_in_the_asked_format",
@@ -51,23 +56,37 @@ __all__ = [
     "status_follows_the_envelope",
 ]
 
-NO_BODY_STATUSES = (404, 405, 413)
+# Answers with no envelope to judge: a probe's wrong method or path, a body too
+# large, and a body type refused (415: that refusal is RK-HTTP-002..005, which only
+# check-server can tell from a format fault, so the body is not blamed for it).
+NO_BODY_STATUSES = (404, 405, 413, 415)
 # How a positive case authenticates; drawn by Hypothesis, so it shrinks and replays.
 AUTH_CHOICES = ("password", "key", "revoked-key")
+# Phases whose cases are built directly, not drawn from a Hypothesis strategy:
+# ``flatmap_case`` never sees them, so ``before_call`` authenticates them in turn.
+DIRECT_PHASES = (TestPhase.EXAMPLES, TestPhase.COVERAGE)
+_DIRECT_CHOICES = cycle(AUTH_CHOICES)
 _LIFECYCLE: dict[str, list[tuple[str, str]]] = {}  # case id -> broken rotation rules
 _AUTHENTIC: dict[str, bool] = {}  # case id -> sent the right credentials
 
 
+# A run of hex digits in a message: a key, or a piece of one that a validator's
+# quote of the body cut short (no message of the extension needs one).
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{8,}")
+
+
 def _redactor() -> Redactor:
+    """The password and every key the run has seen, in every spelling."""
     creds = Credentials.from_env()
-    return Redactor([s for s in (creds.password, creds.api_key) if s])
+    return Redactor([s for s in (creds.password, creds.api_key, *LEDGER.keys()) if s])
 
 
 def _fail(broken: list[tuple[str, str]]) -> None:
     """One AssertionError naming every broken id, secrets masked."""
     if broken:
         redact = _redactor()
-        raise AssertionError("\n".join(redact(f"{rid}: {message}") for rid, message in broken))
+        lines = (_HEX_RUN.sub("[REDACTED]", redact(f"{rid}: {msg}")) for rid, msg in broken)
+        raise AssertionError("\n".join(lines))
 
 
 def _judged(case: Case[Any], response: Response) -> bool:
@@ -119,7 +138,7 @@ def before_load_schema(context: HookContext, raw_schema: dict[str, Any]) -> None
 @schemathesis.deserializer("application/xml", "text/xml")
 def deserialize_xml(ctx: DeserializationContext, response: Response) -> Any:
     """An XML answer as its record's fields (leniently, for links, when it is invalid)."""
-    record = validate_body(response.content, Format.XML).record
+    record = verdicts(bytes(response.content))[Format.XML].record
     if record is not None:
         return record.as_dict()
     try:
@@ -177,10 +196,24 @@ def flatmap_case(context: HookContext, case: Case[Any]) -> st.SearchStrategy[Cas
 
 
 # --- the key ledger --------------------------------------------------------------------
+def _built_directly(case: Case[Any]) -> bool:
+    """A case of the examples or coverage phase: Schemathesis builds those
+    without a strategy, so ``flatmap_case`` never sees them."""
+    meta = case.meta
+    return meta is not None and meta.phase.name in DIRECT_PHASES
+
+
 @schemathesis.hook
 def before_call(context: HookContext, case: Case[Any], kwargs: dict[str, Any]) -> None:
-    if is_ours(case):
-        LEDGER.before_send(case.id)
+    """Credentials into the positive cases no strategy built, the forms taken in
+    turn, as the request is sent (so the key is the current one). Left bare,
+    their placeholder credentials are refused: that tests nothing, and costs a
+    correct server a full password hash per request."""
+    if not is_ours(case):
+        return
+    if is_positive(case) and _built_directly(case):
+        _authenticate(case, next(_DIRECT_CHOICES))
+    LEDGER.before_send(case.id)
 
 
 @schemathesis.hook
@@ -194,10 +227,13 @@ def after_call(context: HookContext, case: Case[Any], response: Response) -> Non
     _AUTHENTIC[case.id] = (key is not None and key == LEDGER.current) or _has_password(case)
     found = read(response.content)
     wanted = asked(case)
-    if found and found[1].is_success and wanted.mixed_case and found[0] in wanted.formats:
-        LEDGER.case_proven = True
+    if found and found[1].is_success and found[0] in wanted.formats and found[0] != Format.PLAIN:
+        if wanted.mixed_case:
+            LEDGER.case_proven.add(format_carrier(case))
+        elif wanted.value in set(Format):
+            LEDGER.lower_proven.add(format_carrier(case))
     outcome = Outcome.of(response.status_code, response.content)
-    clean = clean_key_request(case, LEDGER.case_proven)
+    clean = clean_key_request(case, format_carrier(case) in LEDGER.case_proven)
     _LIFECYCLE[case.id] = LEDGER.observe(case.id, key, kind(case), clean, outcome)
 
 
@@ -220,6 +256,12 @@ def after_network_error(context: HookContext, case: Case[Any], request: Any) -> 
 
 
 # --- checks ---------------------------------------------------------------------------
+@lru_cache(maxsize=4)
+def _spellings(password: str) -> frozenset[str]:
+    """The password's spellings (the kit's one generator), made once per run."""
+    return frozenset(spellings(password))
+
+
 @schemathesis.check
 def body_is_valid_in_the_asked_format(
     ctx: CheckContext, response: Response, case: Case[Any]
@@ -230,22 +272,24 @@ def body_is_valid_in_the_asked_format(
     if not _judged(case, response) or response.status_code >= 500:
         return None
     wanted = asked(case)
-    verdicts = {fmt: validate_body(response.content, fmt) for fmt in Format}
-    good = [verdicts[f] for f in sorted(wanted.formats) if verdicts[f].record is not None]
+    judged = verdicts(bytes(response.content))
+    good = [judged[f] for f in sorted(wanted.formats) if judged[f].record is not None]
     if good:
         record = good[0].record
         if wanted.unknown and record is not None and record.is_success:
             _fail([("RK-FMT-004", "an unknown format value was answered with a new key")])
         return True
     for fmt in Format:
-        other = verdicts[fmt].record
+        other = judged[fmt].record
         if fmt not in wanted.formats and other is not None:
-            rid = wanted.rule(other.is_success, authentic, LEDGER.case_proven)
+            carrier = format_carrier(case)
+            proven, lower = carrier in LEDGER.case_proven, carrier in LEDGER.lower_proven
+            rid = wanted.rule(other.is_success, authentic, proven, fmt, lower)
             if rid is None:
                 return None
             asked_for = "/".join(sorted(f.value for f in wanted.formats))
             _fail([(rid, f"asked for {asked_for}, answered in {fmt.value}")])
-    _fail([(v.requirement, v.message) for v in verdicts[_likely(response, wanted)].violations])
+    _fail([(v.requirement, v.message) for v in judged[_likely(response, wanted)].violations])
     return True
 
 
@@ -288,14 +332,15 @@ def response_hides_the_password(
     if not is_ours(case) or password is None or len(password) < 6:
         return None
     text = response.content.decode("utf-8", errors="replace")
-    if any(form in text for form in spellings(password)):  # the one generator of spellings
+    if any(form in text for form in _spellings(password)):
         _fail([("RK-SAFE-002", "the response contains the password")])
     return True
 
 
 @schemathesis.check
 def key_lifecycle_holds(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
-    """RK-ROT-001..003: each key is new, the revoked key is refused, the new one works."""
+    """RK-ROT-001..003, RK-ROT-007: each key is new, the revoked key is refused,
+    the new one works, and no revoked key is issued again."""
     broken = _LIFECYCLE.pop(case.id, None)
     if broken is None:
         return None

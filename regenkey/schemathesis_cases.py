@@ -76,14 +76,27 @@ class Asked:
             return False
         return case_proven or not self.mixed_case
 
-    def rule(self, success: bool, authentic: bool, case_proven: bool) -> str | None:
-        """The id an answer in a format not asked for breaks (None: cannot tell)."""
+    def rule(
+        self,
+        success: bool,
+        authentic: bool,
+        case_proven: bool,
+        answered: Format = Format.PLAIN,
+        lower_proven: bool = False,
+    ) -> str | None:
+        """The id an answer in format ``answered``, not asked for, breaks (None:
+        cannot tell). ``lower_proven``: the value's lower-case spelling got its
+        format on this carrier before (so the server reads the format there)."""
         if not self.judged:
             return None
         if self.value is None or self.value == "":
             return "RK-FMT-002"
         if self.unknown:
             return "RK-FMT-004"
+        if success and self.mixed_case and answered is Format.PLAIN and not case_proven:
+            # "XML" answered by default: the letter case hid the value (RK-FMT-003) if
+            # "xml" works here, else it cannot be told from RK-FMT-001
+            return "RK-FMT-003" if lower_proven else None
         if success:
             return "RK-FMT-001"
         if self.value in set(Format) or case_proven:
@@ -159,6 +172,16 @@ def asked(case: Case[Any]) -> Asked:
     value = texts[0] if len(set(texts)) == 1 else None
     judged = len(set(texts)) <= 1
     return Asked(frozenset(formats), value, judged)
+
+
+def format_carrier(case: Case[Any]) -> str:
+    """Where the ``format`` value travelled: the request kind and the place
+    (query, body or both). A server may read the letter case in one place and
+    not in another, so a proof that it ignores the case holds for its carrier only."""
+    query = case.query if isinstance(case.query, Mapping) else {}
+    fields = _body_fields(case) or {}
+    places = [name for name, there in (("query", query), ("body", fields)) if "format" in there]
+    return f"{kind(case)} {'+'.join(places) or 'none'}"
 
 
 def sent_key(case: Case[Any]) -> str | None:

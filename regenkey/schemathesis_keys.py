@@ -12,7 +12,8 @@ hook, an OpenAPI link, a shrinking replay):
   it, RK-ROT-006), with nothing else in flight, of a request kind (method and
   body type) that has succeeded before in the run (so the kind itself is not
   what the server refuses, RK-HTTP-002..005): RK-ROT-003;
-- a success that hands out a key issued before: RK-ROT-001.
+- a success that hands out the key it replaced: RK-ROT-001; one revoked
+  earlier: RK-ROT-007 (from then on that key is current again, not revoked).
 """
 
 from __future__ import annotations
@@ -20,20 +21,30 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from conformance import Format, Record, validate_body
+from conformance import BodyVerdict, Format, Record, validate_body
 from conformance.judging.spellings import KEY_SHAPE as _KEY
 
 _ERROR = re.compile(rb"""status["'>=:\s]*error""", re.IGNORECASE)
 
 
+@lru_cache(maxsize=32)
+def verdicts(body: bytes) -> Mapping[Format, BodyVerdict]:
+    """The body judged in each format, once per body: the hooks, the checks and
+    the XML deserializer all read the same answer (the kit's fast path first)."""
+    return {fmt: validate_body(body, fmt) for fmt in Format}
+
+
 def read(body: bytes) -> tuple[Format, Record] | None:
     """The body's format and record if it is valid in any format."""
+    judged = verdicts(bytes(body))
     for fmt in (Format.JSON, Format.XML, Format.PLAIN):
-        verdict = validate_body(body, fmt)
-        if verdict.record is not None:
-            return fmt, verdict.record
+        record = judged[fmt].record
+        if record is not None:
+            return fmt, record
     return None
 
 
@@ -74,9 +85,13 @@ class KeyLedger:
     in_flight: int = 0
     since_learned: int = 0  # responses observed since the current key was learned
     proven_kinds: set[str] = field(default_factory=set)  # request kinds that succeeded
-    # A success came in the format a mixed-case value (``JSon``) named: the server
-    # ignores the letter case (RK-FMT-003), so refusals of such values are judged.
-    case_proven: bool = False
+    # Format carriers (:func:`~regenkey.schemathesis_cases.format_carrier`) where a
+    # success came in the format a mixed-case value (``JSon``) named: there the
+    # server ignores the letter case (RK-FMT-003), so refusals of such values are judged.
+    case_proven: set[str] = field(default_factory=set)
+    # Format carriers where a lower-case value (``json``) got its format: there
+    # the server reads the format.
+    lower_proven: set[str] = field(default_factory=set)
     last_revoked: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -89,6 +104,11 @@ class KeyLedger:
         """The most recently revoked key, to probe that it is refused."""
         with self.lock:
             return self.last_revoked
+
+    def keys(self) -> set[str]:
+        """Every key the run has seen (to mask them in messages)."""
+        with self.lock:
+            return {k for k in (self.current, *self.issued, *self.revoked) if k}
 
     def known(self, key: str) -> bool:
         with self.lock:
@@ -138,8 +158,13 @@ class KeyLedger:
                 broken.append(("RK-ROT-003", "the key the last regeneration issued was refused"))
             self.since_learned += 1
             if outcome.success:
-                if outcome.key is not None and outcome.key in self.issued | set(self.revoked):
-                    broken.append(("RK-ROT-001", "the regeneration handed out a key issued before"))
+                if outcome.key is not None and outcome.key in self.issued | {self.current}:
+                    broken.append(("RK-ROT-001", "the regeneration handed out the key it replaced"))
+                elif outcome.key is not None and outcome.key in self.revoked:
+                    broken.append(
+                        ("RK-ROT-007", "the regeneration handed out a key revoked before")
+                    )
+                self.revoked.pop(outcome.key or "", None)  # issued again: current, not revoked
                 for old in (self.current, *self.issued):
                     if old is not None and old != outcome.key:
                         self.revoked.setdefault(old, now)

@@ -1,5 +1,7 @@
 """``--req`` and ``--allow-skip``, the same for check-server, check-client and
-check-parser: declared once, checked once.
+check-parser: declared once, checked once, and handed to the one ending
+(:func:`conclude_selection`). Also what check-client and check-parser share:
+how a suite command is declared, ``--command`` and ``--timeout``.
 
 This module loads no part of the kit at import (``regenkey --help`` stays
 quick); the check itself loads ``regenkey.terminal`` when it runs.
@@ -9,6 +11,25 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from conformance import Redactor
+    from conformance.judging.results import RunResult
+
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def add_suite_command(
+    subparsers: Subparsers, name: str, summary: str, doc: str | None
+) -> argparse.ArgumentParser:
+    """The parser of one suite command: ``summary`` in ``regenkey --help``,
+    ``doc`` (its module's docstring) as the description, shown as written."""
+    return subparsers.add_parser(
+        name, help=summary, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
 
 
 def add_selection(
@@ -58,3 +79,29 @@ def command_problem(args: argparse.Namespace) -> str | None:
     if args.timeout <= 0:
         return "--timeout must be positive"
     return None
+
+
+def conclude_selection(
+    result: RunResult,
+    redactor: Redactor,
+    args: argparse.Namespace,
+    *,
+    command: str,
+    what: str,
+    unjudged: str,
+) -> int:
+    """:func:`regenkey.terminal.conclude` with what :func:`add_selection` declared
+    and :func:`selection_problem` checked: the report directory, the ids selected
+    and the skips allowed."""
+    from regenkey.terminal import conclude
+
+    return conclude(
+        result,
+        redactor,
+        command=command,
+        what=what,
+        directory=args.report_dir,
+        allowed=args.allowed,
+        requirements=args.requirements,
+        unjudged=unjudged,
+    )

@@ -12,6 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# About four minutes on two loaded cores (every section, peers included): a slow
+# proof, run by `make soak`, so that `make test` stays under ten minutes.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,12 +55,15 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
         assert ext[side]["requests_seen_by_server"]["median"] > 0, side
     assert ext["with_extension"]["runs"][0]["verdict"] == "pass"  # no false positive
     assert ext["overhead"] > 0 and ext["target"] == 1.3
+    # one ratio per round (the two runs back to back, order alternating), and the CPU-time one
+    assert len(ext["overhead_by_round"]) == data["repeats"]
+    assert ext["overhead_cpu"] > 0
 
     # the limit: both bare loops, check-server measured against the faster one
     lim = data["limit"]
     assert set(lim["loops"]) == {"kit", "httpx"}
     assert lim["limit_rps"] == max(v["median"] for v in lim["loops"].values()) > 0
-    assert [r["max_examples"] for r in lim["check_server"]] == [2, 4]
+    assert [r["max_examples"] for r in lim["check_server"]] == [2]
     for row in lim["check_server"]:
         assert row["requests"]["median"] > 0 and row["rps"]["median"] > 0
         assert row["ratio_vs_limit"] == round(row["rps"]["median"] / lim["limit_rps"], 3)
@@ -88,7 +97,7 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
         "suite_vs_schemathesis_default",
         "extension_overhead",
         "check_server_2_vs_bare_loop",
-        "check_server_4_vs_bare_loop",
+        "check_server_2_vs_its_replay",
     } <= set(data["targets"])
 
     table = (tmp_path / "bench.md").read_text(encoding="utf-8")

@@ -261,7 +261,7 @@ def _suite(
     formats: tuple[Format, ...] = (Format.PLAIN, Format.JSON, Format.XML),
 ) -> Any:
     wanted = frozenset(requirements) if requirements else None
-    config = ClientSuiteConfig(command, seed=seed, requirements=wanted, formats=formats)
+    config = ClientSuiteConfig(command=command, seed=seed, requirements=wanted, formats=formats)
     return run_client_suite(config, Redactor())
 
 

@@ -103,11 +103,12 @@ def environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("REGENKEY_")}
 
 
-def judge_safety(command: str, seed: int, timeout: float = 1.0, raw: bool = False) -> RunResult:
+def judge_safety(command: str, seed: int, timeout: float = 2.0, raw: bool = False) -> RunResult:
     """The safety scenarios alone, run and judged (the plan's are the client suite's)."""
     scenarios = safety_plan(random.Random(seed), BOTH, ALL_FORMATS, 1)
     done: list[int] = []
-    cases = run_safety(command, environment(), scenarios, timeout, lambda i, _w: done.append(i), 0)
+    env = environment() | {"REGENKEY_CLIENT_TIMEOUT": f"{timeout:g}"}  # as the runner sets it
+    cases = run_safety(command, env, scenarios, timeout, lambda i, _w: done.append(i), 0)
     assert done == list(range(len(scenarios)))
     result = RunResult("client", command, seed, False)
     ctx = SafetyContext([], result, Redactor(), raw, "", safety=cases)
@@ -342,9 +343,9 @@ def test_progress_counter_follows_the_scenario_numbers_through_the_safety_scenar
     lines: list[tuple[int, int, str]] = []
     config = ClientSuiteConfig(
         command=correct_client(tmp_path),
-        timeout=1.0,
+        timeout=2.0,  # a run of 1 s is not always enough on a loaded machine
         seed=5,
-        auth="key",
+        auth=Auth.KEY,
         jobs=3,
         formats=(Format.JSON,),
     )
@@ -364,7 +365,7 @@ def test_a_client_that_reports_every_error_as_a_success_fails_rk_cli_002_alone()
     pyclient = Path(__file__).resolve().parent / "clients" / "pyclient.py"
     command = f"{PY} {shlex.quote(str(pyclient))} --bug success-on-error"
     config = ClientSuiteConfig(
-        command=command, timeout=2.0, seed=3, auth="key", formats=(Format.PLAIN,), jobs=3
+        command=command, timeout=2.0, seed=3, auth=Auth.KEY, formats=(Format.PLAIN,), jobs=3
     )
     result = run_client_suite(config, Redactor())
     failing = {r.id for r in result.ordered() if r.status in (Status.FAIL, Status.NON_STRICT)}

@@ -31,7 +31,8 @@ pytest_plugins = ["pytester"]
 
 CLIENTS = Path(__file__).resolve().parent / "clients"
 PY = shlex.quote(sys.executable)
-SEED = "7"
+SEED = "16"  # the seed of tests/test_broken_clients.py too: one plan's secrets, compiled once
+TIMEOUT = "3"  # seconds a run; pyclient and the other test clients take it as their own
 
 
 def pyclient(*args: str) -> str:
@@ -41,7 +42,7 @@ def pyclient(*args: str) -> str:
 def check_client(tmp_path: Path, command: str, *flags: str) -> tuple[int, dict[str, Any]]:
     reports = tmp_path / "reports"
     argv = ["check-client", "--command", command, "--report-dir", str(reports), "--seed", SEED]
-    code = main([*argv, *flags])
+    code = main([*argv, "--timeout", TIMEOUT, *flags])  # a --timeout in flags wins
     return code, json.loads((reports / "report.json").read_text(encoding="utf-8"))
 
 
@@ -175,8 +176,10 @@ def test_a_body_is_classified_by_its_content_type_and_a_wrong_label_is_one_fault
 
 
 def test_reference_client_passes_strict(tmp_path: Path) -> None:
-    command = f"{PY} -m regenkey.cli call --adapter"
-    code, report = check_client(tmp_path, command, "--strict")
+    # It starts slowly (the whole kit loads): 10 s a run, and its own 3 s timeout
+    # for the stalled answer.
+    command = f"{PY} -m regenkey.cli call --adapter --timeout 3"
+    code, report = check_client(tmp_path, command, "--strict", "--timeout", "10")
     assert code == 0, report
     assert with_status(report, "pass") == CLIENT_SUITE_IDS
 
@@ -200,7 +203,9 @@ def test_page_node_samples_pass_in_raw_mode(tmp_path: Path, which: str) -> None:
     script = tmp_path / f"sample_{which.lower()}.js"
     script.write_text(node_samples()[which == "GET"], encoding="utf-8")
     command = f"node {shlex.quote(str(script))}"
-    code, report = check_client(tmp_path, command, "--raw", "--auth", "credentials")
+    # --timeout 2: the stall, which these samples wait out, lasts 6 x 2 s, not 60.
+    flags = ("--raw", "--auth", "credentials", "--timeout", "2")
+    code, report = check_client(tmp_path, command, *flags)
     assert code == 0, report
     assert with_status(report, "fail") == set()
     # The GET sample puts the password in the URL, and neither sets a timeout:
@@ -211,8 +216,9 @@ def test_page_node_samples_pass_in_raw_mode(tmp_path: Path, which: str) -> None:
 
 def with_curl_timeout(tmp_path: Path, command: str) -> str:
     """``command`` with a .curlrc that bounds every transfer, as a user's own
-    would: curl waits for ever unless told (RK-CLI-006, a SHOULD)."""
-    (tmp_path / ".curlrc").write_text("max-time = 20\n", encoding="utf-8")
+    would: curl waits for ever unless told (RK-CLI-006, a SHOULD). 5 s: within
+    the stall's bound of 6 x --timeout (18 s at the TIMEOUT of these tests)."""
+    (tmp_path / ".curlrc").write_text("max-time = 5\n", encoding="utf-8")
     return f"CURL_HOME={shlex.quote(str(tmp_path))} {command}"
 
 
@@ -236,6 +242,9 @@ def test_page_php_sample_passes_in_raw_mode(tmp_path: Path) -> None:
         '"userId=YourUsername&password=YourPassword&format=plain"':
             '"userId=" . urlencode(getenv("REGENKEY_USER_ID")) . "&password=" . '
             'urlencode(getenv("REGENKEY_PASSWORD")) . "&format=" . getenv("REGENKEY_FORMAT")',
+        # its 30 s, within the kit's deadline (REGENKEY_CLIENT_TIMEOUT) when there is one
+        "CURLOPT_TIMEOUT => 30,":
+            'CURLOPT_TIMEOUT => (int) (getenv("REGENKEY_CLIENT_TIMEOUT") ?: 30),',
     })  # fmt: skip
     script = tmp_path / "sample.php"
     script.write_text(sample, encoding="utf-8")
@@ -298,7 +307,9 @@ def test_a_json_only_client_is_judged_on_json_alone_with_formats_json(
     assert code == 0, report
     assert with_status(report, "fail") | with_status(report, "non-strict") == set()
     assert "formats: json; auth: both" in capsys.readouterr().out
-    config = ClientSuiteConfig(pyclient("--only-json"), seed=7, formats=(Format.JSON,))
+    config = ClientSuiteConfig(
+        command=pyclient("--only-json"), seed=int(SEED), timeout=3.0, formats=(Format.JSON,)
+    )
     result = run_client_suite(config, Redactor())
     assert result.scope == {"formats": ["json"], "auth": ["credentials", "key"]}
     assert result.exit_code() == 0
@@ -312,6 +323,10 @@ def test_a_client_that_throws_on_4xx_is_non_strict_only(tmp_path: Path) -> None:
     assert (code, report["verdict"]) == (0, "pass")
     assert with_status(report, "non-strict") == {"RK-CLI-004"}
     assert with_status(report, "fail") == set()
+
+
+@pytest.mark.slow  # --strict failing a run on a SHOULD: test_should_findings_are_non_strict
+def test_a_client_that_throws_on_4xx_fails_under_strict(tmp_path: Path) -> None:
     code, report = check_client(tmp_path, pyclient("--bug", "throws-on-4xx"), "--strict")
     assert code == 1 and with_status(report, "non-strict") == {"RK-CLI-004"}
 
@@ -426,9 +441,10 @@ def test_a_command_that_cannot_start_is_an_error(tmp_path: Path) -> None:
 def test_a_command_that_hangs_is_an_error_and_is_killed(tmp_path: Path) -> None:
     hang = '[ "$REGENKEY_FORMAT" = xml ] && [ -n "$REGENKEY_ROTATIONS" ] && exec sleep 30'
     started = time.monotonic()
-    code, report = check_client(tmp_path, f"{hang}; {pyclient()}", "--timeout", "1")
-    # six hung runs of a second each, beside the plan and the safety scenarios,
-    # on a loaded machine: well under the 90 s the six 30 s hangs would take
+    flags = ("--timeout", "1", "--formats", "xml")  # the XML third of the plan holds the hangs
+    code, report = check_client(tmp_path, f"{hang}; {pyclient()}", *flags)
+    # the hung runs of a second each, beside the plan and the safety scenarios,
+    # on a loaded machine: well under the 60 s two 30 s hangs would take
     assert time.monotonic() - started < 60
     assert code == 2
     assert with_status(report, "fail") == set() and with_status(report, "error")
@@ -437,11 +453,13 @@ def test_a_command_that_hangs_is_an_error_and_is_killed(tmp_path: Path) -> None:
 def test_progress_lines_follow_the_scenario_numbers(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    slow_first = f'[ "$REGENKEY_FORMAT" = plain ] && sleep 0.4; {pyclient()}'
-    code, _ = check_client(tmp_path, slow_first, "--jobs", "3")
+    # every other scenario (those by credentials) slow: the next ones finish first
+    slow_first = f'[ -n "$REGENKEY_USER_ID" ] && sleep 0.4; {pyclient()}'
+    code, _ = check_client(tmp_path, slow_first, "--jobs", "3", "--formats", "json")
     assert code == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  [")]
-    assert len(lines) >= len(plan(random.Random(int(SEED))))  # the plan, then any extras
+    json_plan = plan(random.Random(int(SEED)), formats=(Format.JSON,))
+    assert len(lines) >= len(json_plan)  # the plan, then the safety scenarios
     for n, line in enumerate(lines, start=1):
         counter, name = line.split("]", 1)
         assert int(counter.strip(" [").split("/")[0]) == n == int(name.split()[0]), line
@@ -492,7 +510,8 @@ def test_list_and_req_select_checks(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "parser_reads_every_valid_body" not in listed  # check-parser's
     assert main(["check-client", "--list", "--req", "RK-CLI-003"]) == 0
     assert capsys.readouterr().out.split()[0] == "client_accepts_allowed_variants"
-    code, report = check_client(tmp_path, pyclient("--bug", "regex-json"), "--req", "RK-CLI-003")
+    flags = ("--req", "RK-CLI-003", "--formats", "json")  # JSON: where regex-json shows
+    code, report = check_client(tmp_path, pyclient("--bug", "regex-json"), *flags)
     assert code == 1 and {r["id"] for r in report["requirements"]} == {"RK-CLI-003"}
     assert main(["check-client"]) == 2  # no --command
     assert main(["check-client", "--command", "true", "--req", "RK-NOPE-1"]) == 2

@@ -20,10 +20,37 @@ def test_conformance_all_is_pinned() -> None:
             # the bounded HTTP exchange (conformance/transport/exchange.py)
             "ConnectFailed", "ExchangeError", "ExchangeTimeout", "HttpClient", "HttpResponse",
             "ResponseTooLarge",
+            # the kit's exceptions, under one base (conformance/errors.py)
+            "KitError", "Blocked", "CatalogueError", "CredentialsRefused", "ParserBroke",
+            "RegistryError", "TargetError",
         ]
     )  # fmt: skip
     for name in conformance.__all__:
         assert hasattr(conformance, name), name
+
+
+def test_every_exception_of_the_kit_has_one_base() -> None:
+    """One exception base for the kit: every exception class conformance/ defines is a
+    KitError, so ``except KitError`` catches all the kit raises on purpose."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    found = []
+    for info in pkgutil.walk_packages(conformance.__path__, "conformance."):
+        module = importlib.import_module(info.name)
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if (
+                obj.__module__ == info.name
+                and issubclass(obj, BaseException)
+                and not issubclass(obj, Warning)
+            ):
+                found.append(obj)
+    assert len(found) >= 8
+    strays = [
+        f"{c.__module__}.{c.__qualname__}" for c in found if not issubclass(c, conformance.KitError)
+    ]
+    assert strays == []
 
 
 def test_entry_modules_are_pinned() -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import conformance.client.checks  # registers the client checks
-import conformance.server.checks  # noqa: F401  (registers the server checks)
+import conformance.server.checks  # registers the server checks
+import conformance.vectors.parser_checks  # noqa: F401  (registers check-parser's checks)
 from conformance import Level, Party, catalogue, is_known
 from conformance.judging.registry import get_check, registered_checks
 from conformance.judging.rules import RESPONSE_RULES, response_rule_ids

@@ -56,7 +56,8 @@ RAW_MODES: dict[str, set[str]] = {
 def check_client(tmp_path: Path, command: str) -> tuple[int, dict[str, Any]]:
     reports = tmp_path / "reports"
     argv = ["check-client", "--command", command, "--raw", "--report-dir", str(reports)]
-    # --timeout 3: a stalled answer is given up on within 18 s; these clients wait 5 s.
+    # --timeout 3: a stalled answer is given up on within 18 s; these clients wait
+    # 3 s (REGENKEY_CLIENT_TIMEOUT), 5 s without it.
     code = main([*argv, "--seed", "16", "--timeout", "3"])
     return code, json.loads((reports / "report.json").read_text(encoding="utf-8"))
 

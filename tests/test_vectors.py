@@ -160,7 +160,7 @@ def test_vectors_load_in_file_order() -> None:
 
 
 def _suite(command: str, timeout: float = 10.0) -> RunResult:
-    return run_parser_suite(ParserSuiteConfig(command, timeout=timeout))
+    return run_parser_suite(ParserSuiteConfig(command=command, timeout=timeout))
 
 
 def _failing(result: RunResult) -> set[str]:
@@ -217,7 +217,7 @@ def test_a_tolerant_parser_is_non_strict_under_rk_parse_003_only(bug: str) -> No
     assert "accepted an invalid body" in failure.message
     assert failure.reproduction.startswith("printf '%s\\n' '{\"id\": ")
     command = f"{sys.executable} {BROKEN} --bug {bug}"
-    strict = run_parser_suite(ParserSuiteConfig(command, strict=True))
+    strict = run_parser_suite(ParserSuiteConfig(command=command, strict=True))
     assert strict.exit_code() == 1
 
 

@@ -153,12 +153,16 @@ SPECS = {
     "multipart filename": RequestSpec(
         "POST", Encoding.MULTIPART, CREDS, boundary="yy", style=frozenset({"filename"})
     ),
+    "multipart format-file": RequestSpec(
+        "POST", Encoding.MULTIPART, CREDS, boundary="zz", style=frozenset({"format-file"})
+    ),
     "xml": RequestSpec("POST", Encoding.XML, CREDS),
     "xml bom": RequestSpec("POST", Encoding.XML, CREDS, style=frozenset({"bom"})),
     "xml no declaration": RequestSpec(
         "POST", Encoding.XML, CREDS, style=frozenset({"no-declaration"})
     ),
     "xml cdata": RequestSpec("POST", Encoding.XML, CREDS, style=frozenset({"cdata"})),
+    "xml references": RequestSpec("POST", Encoding.XML, CREDS, style=frozenset({"references"})),
     "xml entities crlf": RequestSpec(
         "POST", Encoding.XML, CREDS, style=frozenset({"entities", "crlf"})
     ),
@@ -206,8 +210,12 @@ def test_default_bytes_are_the_pages() -> None:
     assert dict(form.headers)["Content-Type"] == "application/x-www-form-urlencoded"
 
 
+REFS = [{"references"}]
+
+
 @pytest.mark.parametrize(
-    "style", [set(), {"bom"}, {"no-declaration"}, {"cdata"}, {"entities"}, {"entities", "crlf"}]
+    "style",
+    [set(), {"bom"}, {"no-declaration"}, {"cdata"}, {"entities"}, {"entities", "crlf"}, *REFS],
 )
 def test_xml_styles_parse_back_to_the_same_values(style: set[str]) -> None:
     values = (("userId", "a]]>b <&>"), ("password", PASSWORD), ("format", "xml"))
@@ -222,17 +230,21 @@ def test_xml_styles_parse_back_to_the_same_values(style: set[str]) -> None:
         assert b"<![CDATA[" in body
     if "entities" in style:
         assert b"&#32;" in body and b"&quot;" in body
+    if "references" in style:
+        assert b"<userId>&#97;" in body and b"<format>&#120;&#109;&#108;</format>" in body
     assert (b"\r\n" in body) is ("crlf" in style)
 
 
-@pytest.mark.parametrize("style", [set(), {"bare-names"}, {"filename"}])
+@pytest.mark.parametrize("style", [set(), {"bare-names"}, {"filename"}, {"format-file"}])
 def test_multipart_styles_parse_back(style: set[str]) -> None:
     spec = RequestSpec("POST", Encoding.MULTIPART, CREDS, style=frozenset(style))
     wire = build("", spec)
     body = wire.body
     assert parse_body(dict(wire.headers)["Content-Type"], body) == list(CREDS)
     assert (b'name="userId"' in body) is ("bare-names" not in style)
-    assert (b"filename=" in body) is ("filename" in style)
+    assert (b"filename=" in body) is bool({"filename", "format-file"} & style)
+    if "format-file" in style:  # the format part alone
+        assert body.count(b"filename=") == 1 and b'name="format"; filename=' in body
 
 
 def test_shell_literal_keeps_one_line() -> None:

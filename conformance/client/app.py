@@ -28,7 +28,16 @@ from conformance.validation.inbound import (
     read_body,
 )
 
-__all__ = ["BODY_MEDIA_TYPES", "BodyKind", "Param", "Problem", "RecordedRequest", "RecordingApp"]
+__all__ = [
+    "BODY_MEDIA_TYPES",
+    "BodyKind",
+    "Param",
+    "Problem",
+    "RecordedRequest",
+    "Recorder",
+    "RecordingApp",
+    "read_request",
+]
 
 
 @dataclass(frozen=True)
@@ -87,12 +96,47 @@ MAX_REQUESTS = 1000
 TOO_LARGE = Answer(413, "text/plain", b"request body over 1 MiB: not read further")
 
 
-class RecordingApp:
+async def read_request(scope: Any, receive: Any) -> tuple[RecordedRequest, bool]:
+    """The ASGI request exactly as it arrived, its body bounded: the first
+    :data:`MAX_BODY` bytes, and whether there were more (a client sending
+    without end is not read further)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > MAX_BODY or not message.get("more_body", False):
+            break
+    raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+    request = RecordedRequest(
+        method=scope["method"],
+        raw_path=raw_path.decode("latin-1"),
+        query=scope.get("query_string", b""),
+        headers=tuple((n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]),
+        body=b"".join(chunks)[:MAX_BODY],
+    )
+    return request, size > MAX_BODY
+
+
+class Recorder:
+    """What the client suite's apps share: the requests of the current
+    scenario, kept under a lock (the server answers on threads of its own)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+
+    def take(self) -> list[RecordedRequest]:
+        """What was recorded since the scenario began; recording goes on."""
+        with self._lock:
+            return list(self._requests)
+
+
+class RecordingApp(Recorder):
     """The ASGI app: records every request, then answers with ``responder``."""
 
     def __init__(self, responder: Responder | None = None) -> None:
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
+        super().__init__()
         self._responder: Responder = responder or (lambda _request: NO_PLAN)
 
     def plan(self, responder: Responder) -> None:
@@ -101,37 +145,15 @@ class RecordingApp:
             self._requests = []
             self._responder = responder
 
-    def take(self) -> list[RecordedRequest]:
-        """What was recorded since :meth:`plan`; recording goes on."""
-        with self._lock:
-            return list(self._requests)
-
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > MAX_BODY:  # a client sending without end: keep what fits, answer 413
-                chunks[-1] = chunks[-1][: len(chunks[-1]) - (size - MAX_BODY)]
-                break
-            if not message.get("more_body", False):
-                break
-        raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
-        request = RecordedRequest(
-            method=scope["method"],
-            raw_path=raw_path.decode("latin-1"),
-            query=scope.get("query_string", b""),
-            headers=tuple((n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]),
-            body=b"".join(chunks),
-        )
+        request, too_large = await read_request(scope, receive)
         with self._lock:
             if len(self._requests) < MAX_REQUESTS:
                 self._requests.append(request)
             responder = self._responder
-        answer = TOO_LARGE if size > MAX_BODY else responder(request)
+        answer = TOO_LARGE if too_large else responder(request)
         headers = [
             (b"content-type", answer.content_type.encode("latin-1")),
             (b"content-length", str(len(answer.body)).encode()),

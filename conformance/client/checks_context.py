@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from conformance.client.app import Param, RecordedRequest
-from conformance.client.scenarios import Case, Scenario
+from conformance.client.scenarios import Auth, Case, Scenario
 from conformance.judging.redaction import Redactor
 from conformance.judging.results import Failure, HttpMessage, RunResult, Status
 from conformance.judging.spellings import KEY_SHAPE
@@ -67,23 +67,38 @@ class ClientContext:
         expected: str,
         actual: str,
     ) -> None:
+        answer = _answer_message(case, self.redactor)
+        self.write_failure(rid, case.label, request, answer, (message, expected, actual))
+        must = requirement(rid).level is Level.MUST
+        self._cell(case, rid, Status.FAIL if must else Status.NON_STRICT)
+
+    def write_failure(
+        self,
+        rid: str,
+        label: str,
+        request: RecordedRequest | None,
+        answer: HttpMessage | None,
+        texts: tuple[str, str, str],
+    ) -> None:
+        """``rid`` failed in the scenario ``label``: ``texts`` are the message,
+        what was expected and what happened; every text is redacted, and the
+        failure carries the line that replays the run (or, without one, the seed)."""
         r = self.redactor
+        message, expected, actual = texts
         repro = f"{self.reproduction} --req {rid}" if self.reproduction else ""
         self.result.record_failure(
             Failure(
                 requirement_id=rid,
                 check=self.check_name,
-                message=r(f"[{case.label}] {message}"),
+                message=r(f"[{label}] {message}"),
                 expected=r(expected),
                 actual=r(actual),
                 request=request_message(request, r) if request is not None else None,
-                response=_answer_message(case, r),
+                response=answer,
                 reproduction=r(repro),
                 seed=None if repro else self.result.seed,  # the replay line has it
             )
         )
-        must = requirement(rid).level is Level.MUST
-        self._cell(case, rid, Status.FAIL if must else Status.NON_STRICT)
 
     def matrix(self) -> dict[str, dict[str, Status]]:
         """One row per scenario (in plan order), one verdict per requirement
@@ -202,8 +217,9 @@ def judged_cases(ctx: ClientContext) -> Iterator[Case]:
     return (c for c in ctx.cases if c.error is None and c.output is not None and c.scenario)
 
 
-def reproduction(command: str, raw: bool, auth: str, seed: int, formats: str = "") -> str:
-    """The command line that replays the run (secrets come from the scenarios)."""
-    flags = (" --raw" if raw else "") + (f" --auth {auth}" if auth != "both" else "")
+def reproduction(command: str, raw: bool, auth: Auth | None, seed: int, formats: str = "") -> str:
+    """The command line that replays the run (secrets come from the scenarios);
+    ``auth`` None: both ways of authenticating, the default."""
+    flags = (" --raw" if raw else "") + (f" --auth {auth.value}" if auth is not None else "")
     flags += f" --formats {formats}" if formats else ""
     return f"regenkey check-client --command {shlex.quote(command)}{flags} --seed {seed}"

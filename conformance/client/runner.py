@@ -59,24 +59,30 @@ from conformance.transport.loopback import serving
 
 Serve = Callable[[Any], AbstractContextManager[str]]
 Progress = Callable[[int, int, str, str], None]
-AUTHS = {
-    "both": (Auth.CREDENTIALS, Auth.KEY),
-    "credentials": (Auth.CREDENTIALS,),
-    "key": (Auth.KEY,),
-}
+BOTH_WAYS = (Auth.CREDENTIALS, Auth.KEY)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClientSuiteConfig:
     command: str
     raw: bool = False
     strict: bool = False
     requirements: frozenset[str] | None = None
-    timeout: float = 10.0
+    timeout: float = 10.0  # seconds per run of the command (REGENKEY_CLIENT_TIMEOUT)
     seed: int = 0
-    auth: str = "both"
+    auth: Auth | None = None  # the one way of authenticating the client supports; None: both
     jobs: int = 2
     formats: tuple[Format, ...] = ALL_FORMATS  # the formats the client claims to parse
+
+    @property
+    def auths(self) -> tuple[Auth, ...]:
+        """The ways of authenticating the scenarios use."""
+        return BOTH_WAYS if self.auth is None else (self.auth,)
+
+
+def parse_auth(text: str) -> Auth | None:
+    """``--auth both|credentials|key`` (argparse has checked the choice)."""
+    return None if text == "both" else Auth(text)
 
 
 def parse_formats(text: str) -> tuple[Format, ...] | str:
@@ -116,8 +122,12 @@ def add_secret(redactor: Redactor, secret: str | None) -> None:
     redactor.add(secret)
 
 
-def _scrubbed_environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("REGENKEY_")}
+def _scrubbed_environment(timeout: float) -> dict[str, str]:
+    """The kit's environment without the user's own REGENKEY_* variables, and
+    with REGENKEY_CLIENT_TIMEOUT: the seconds each run has (``--timeout``), which
+    a client may take as its own request timeout (the adapter contract)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGENKEY_")}
+    return env | {"REGENKEY_CLIENT_TIMEOUT": f"{timeout:g}"}
 
 
 def numbered(n: int, name: str) -> str:
@@ -164,7 +174,7 @@ def _run_scenarios(
     cases = [Case(s.expectation, scenario=s) for s in scenarios]
     jobs = max(1, min(config.jobs, len(scenarios)))
     free: queue.Queue[tuple[RecordingApp, str]] = queue.Queue()
-    base = _scrubbed_environment()
+    base = _scrubbed_environment(config.timeout)
     shown = _InOrder([s.name for s in scenarios] + [s.name for s in safety], progress)
     cannot_start: list[str] = []
     stalls = [s for s in safety if s.kind is Kind.STALL]
@@ -264,7 +274,7 @@ def run_client_suite(
     result = RunResult("client", config.command, config.seed, config.strict)
     result.started = datetime.now(UTC)
     started = time.perf_counter()
-    auths = AUTHS[config.auth]
+    auths = config.auths
     scenarios = plan(random.Random(config.seed), auths, config.formats)  # noqa: S311
     result.scope = {"formats": [f.value for f in config.formats], "auth": [a.value for a in auths]}
     safety_rng = random.Random(f"{config.seed}/safety")  # noqa: S311 (the plan's draws stay)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from conformance.client.app import MAX_BODY, RecordedRequest
-from conformance.client.scenarios import Auth, Output
+from conformance.client.app import RecordedRequest, Recorder, read_request
+from conformance.client.scenarios import Auth, Output, adapter_env
 from conformance.protocol.records import ENDPOINT_PATH, MEDIA_TYPES, Format, Record, render
 
 
@@ -105,12 +105,7 @@ class SafetyScenario:
 
     def env(self, base_url: str) -> dict[str, str]:
         """The REGENKEY_* variables of the adapter contract."""
-        env = {"REGENKEY_BASE_URL": base_url, "REGENKEY_FORMAT": self.fmt.value}
-        if self.auth is Auth.CREDENTIALS:
-            env |= {"REGENKEY_USER_ID": self.user_id, "REGENKEY_PASSWORD": self.password}
-        else:
-            env["REGENKEY_API_KEY"] = self.api_key
-        return env
+        return adapter_env(base_url, self.fmt, self.auth, self.user_id, self.password, self.api_key)
 
     def given(self) -> tuple[str, ...]:
         """The secrets the client was given and the one it may be handed."""
@@ -200,13 +195,12 @@ class SafetyCase:
         return self.scenario.name
 
 
-class SafetyApp:
+class SafetyApp(Recorder):
     """The ASGI app of the safety scenarios: records every request and answers
     with the scenario's :meth:`SafetyScenario.reply`."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
+        super().__init__()
         self._scenario: SafetyScenario | None = None
         self._elsewhere = ""
         self._release = threading.Event()
@@ -222,28 +216,10 @@ class SafetyApp:
         """End every stall (the scenario's command is done)."""
         self._release.set()
 
-    def take(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > MAX_BODY or not message.get("more_body", False):
-                break
-        raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
-        request = RecordedRequest(
-            method=scope["method"],
-            raw_path=raw_path.decode("latin-1"),
-            query=scope.get("query_string", b""),
-            headers=tuple((n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]),
-            body=b"".join(chunks)[:MAX_BODY],
-        )
+        request, _too_large = await read_request(scope, receive)  # answered all the same
         with self._lock:
             scenario, elsewhere = self._scenario, self._elsewhere
             release, until = self._release, self._stall_until

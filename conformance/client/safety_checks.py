@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.client.app import RecordedRequest
-from conformance.client.checks import ClientContext, request_message
+from conformance.client.checks import ClientContext
 from conformance.client.safety import UNREADABLE, Kind, SafetyCase
 from conformance.judging.registry import check
-from conformance.judging.results import Failure, HttpMessage
+from conformance.judging.results import HttpMessage
 from conformance.judging.spellings import pattern
 from conformance.spec.catalogue import Party
 
@@ -58,23 +58,10 @@ def _judge(
     if ok:
         ctx.result.record_pass(rid)
         return
-    r = ctx.redactor
-    repro = f"{ctx.reproduction} --req {rid}" if ctx.reproduction else ""
     body = case.scenario.served_body
-    answer = HttpMessage(f"served: {case.scenario.kind.value}", (), r(body)) if body else None
-    ctx.result.record_failure(
-        Failure(
-            requirement_id=rid,
-            check=ctx.check_name,
-            message=r(f"[{case.label}] {message}"),
-            expected=r(expected),
-            actual=r(actual),
-            request=request_message(request, r) if request is not None else None,
-            response=answer,
-            reproduction=r(repro),
-            seed=None if repro else ctx.result.seed,
-        )
-    )
+    served = f"served: {case.scenario.kind.value}"
+    answer = HttpMessage(served, (), ctx.redactor(body)) if body else None
+    ctx.write_failure(rid, case.label, request, answer, (message, expected, actual))
 
 
 def _second(case: SafetyCase) -> RecordedRequest | None:

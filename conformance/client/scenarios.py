@@ -37,6 +37,20 @@ class Auth(StrEnum):
 ERROR_REASONS = {Auth.CREDENTIALS: "invalid credentials", Auth.KEY: "invalid apiKey"}
 
 
+def adapter_env(
+    base_url: str, fmt: Format, auth: Auth, user_id: str, password: str, api_key: str
+) -> dict[str, str]:
+    """The REGENKEY_* variables of the adapter contract for one run of the
+    client: where to send, the format to ask for, and the credentials or the
+    key (``auth`` says which)."""
+    env = {"REGENKEY_BASE_URL": base_url, "REGENKEY_FORMAT": fmt.value}
+    if auth is Auth.CREDENTIALS:
+        env |= {"REGENKEY_USER_ID": user_id, "REGENKEY_PASSWORD": password}
+    else:
+        env["REGENKEY_API_KEY"] = api_key
+    return env
+
+
 @dataclass(frozen=True)
 class Expectation:
     """What a client was given and so must send.
@@ -123,11 +137,7 @@ class Scenario:
 
     def env(self, base_url: str) -> dict[str, str]:
         """The REGENKEY_* variables of the adapter contract."""
-        env = {"REGENKEY_BASE_URL": base_url, "REGENKEY_FORMAT": self.fmt.value}
-        if self.auth is Auth.CREDENTIALS:
-            env |= {"REGENKEY_USER_ID": self.user_id, "REGENKEY_PASSWORD": self.password}
-        else:
-            env["REGENKEY_API_KEY"] = self.api_key
+        env = adapter_env(base_url, self.fmt, self.auth, self.user_id, self.password, self.api_key)
         if self.rotations > 1:
             env["REGENKEY_ROTATIONS"] = str(self.rotations)
         return env

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from conformance.judging.spellings import KEY_SHAPE, pattern, recognisable, spellings
+from conformance.judging.spellings import KEY_SHAPE, may_hold, pattern, recognisable, spellings
 
 REDACTED = "[REDACTED]"
 #: The shortest run of a password's characters that is masked on its own.
@@ -75,8 +75,10 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = (), *, mask_all_keys: bool = True) -> None:
         self._keys: set[str] = set()  # key-shaped secrets, masked literally
         self._ordered: list[str] = []  # the same, longest first
+        # Longest first, so that a password holding another goes whole. Each one's
+        # pattern is compiled only for a text that may hold it (``may_hold``): a
+        # run hands out hundreds of near-miss passwords, and a text rarely holds one.
         self._passwords: list[str] = []
-        self._patterns: list[re.Pattern[str]] = []  # one a password, longest password first
         # Every PARTIAL_RUN-long window of a password spelling -> (spelling, offset).
         self._windows: dict[str, list[tuple[str, int]]] = {}
         self._mask_all_keys = mask_all_keys
@@ -96,7 +98,6 @@ class Redactor:
             return  # a spelling of a password already known (a caller's own quote(), say)
         self._passwords.append(secret)
         self._passwords.sort(key=len, reverse=True)  # a password holding another goes whole
-        self._patterns = [pattern(p) for p in self._passwords]
         if not recognisable(secret):
             return  # too short for partial runs: masked as a whole token only
         for spelling in spellings(secret):
@@ -106,7 +107,10 @@ class Redactor:
                     sources.append((spelling, at))
 
     def _covers(self, secret: str) -> bool:
-        return any(p.fullmatch(secret) for p in self._patterns)
+        return any(
+            may_hold(known, secret) and pattern(known).fullmatch(secret) is not None
+            for known in self._passwords
+        )
 
     def _mask_runs(self, text: str) -> str:
         """Mask every run of :data:`PARTIAL_RUN` or more characters shared with a
@@ -143,8 +147,9 @@ class Redactor:
         for key in self._ordered:
             if key in text:
                 text = text.replace(key, REDACTED)
-        for spelled in self._patterns:
-            text = spelled.sub(REDACTED, text)
+        for known in self._passwords:
+            if may_hold(known, text):
+                text = pattern(known).sub(REDACTED, text)
         text = self._mask_runs(text)
         if self._mask_all_keys:
             text = _KEY_SHAPE.sub(lambda m: mask_key(m.group(0)), text)

@@ -13,15 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from conformance.errors import RegistryError
 from conformance.spec.catalogue import Party, is_known, requirement
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class RegistryError(ValueError):
-    """A check was declared against the registry's rules."""
 
 
 @dataclass(frozen=True)

@@ -169,19 +169,66 @@ def _literal_forms(secret: str) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
     return tuple(_texts(secret)), raw.hex(), tuple(b.rstrip("=") for b in b64s)
 
 
+#: Every escape :func:`_char` writes, each looked for on its own (so that one
+#: never hides another), with what it stands for: a percent escape (once or
+#: twice) a byte, the others a code point; ``+`` a space.
+_ESCAPES = (
+    (re.compile(r"%([0-9a-fA-F]{2})"), "byte"),
+    (re.compile(r"%25([0-9a-fA-F]{2})"), "byte"),
+    (re.compile(r"&#0*([0-9]{1,7});"), "decimal"),
+    (re.compile(r"&#[xX]0*([0-9a-fA-F]{1,6});"), "hex"),
+    (re.compile(r"\\[uU]([0-9a-fA-F]{4})"), "hex"),  # \U's first four: 0000 or 0001
+    (re.compile(r"\\U([0-9a-fA-F]{8})"), "hex"),
+    (re.compile(r"\\x([0-9a-fA-F]{2})"), "hex"),
+)
+_BY_NAME = {f"&{name};": c for c, name in _NAMED.items()}
+_BY_SHORT = {"\\" + short: c for c, short in _JSON_SHORT.items()}
+
+
+@lru_cache(maxsize=8)
+def _reachable(text: str) -> tuple[frozenset[str], bool]:
+    """What ``text`` can spell: its characters, and what each escape in it
+    stands for; and whether it may spell any non-ASCII character (a byte
+    escape of 0x80 or more, or a UTF-16 surrogate, is part of one)."""
+    found: set[str] = set(text)
+    wide = False
+    for spelling, kind in _ESCAPES:
+        for match in spelling.finditer(text):
+            value = int(match.group(1), 10 if kind == "decimal" else 16)
+            if (kind == "byte" and value >= 0x80) or 0xD800 <= value < 0xE000:
+                wide = True
+            elif value < 0x110000:
+                found.add(chr(value))
+    found |= {c for name, c in _BY_NAME.items() if name in text}
+    found |= {c for short, c in _BY_SHORT.items() if short in text}
+    if "+" in found:
+        found.add(" ")  # a form-encoded space, itself percent-encoded or not
+    return frozenset(found), wide
+
+
 def may_hold(secret: str, text: str) -> bool:
-    """False only where :func:`pattern` cannot match ``text``: in a text with
-    no escape character, every alternative of the pattern but the literal one
-    needs one, so a match needs a text form, the hex or a base64 form of the
-    secret as it stands. A cheap test before compiling the pattern."""
+    """False only where :func:`pattern` cannot match ``text``. A match is one
+    of the secret's text forms with each character as itself or in an escape
+    (every escape begins with one of ``% & \\ +``), or its hex or base64 form
+    (only a base64 ``+`` or ``/`` may be percent-encoded). So in a text with
+    no escape character a match needs one of those forms as it stands; in any
+    text, the base64 form's pieces between ``+`` and ``/`` as they stand, or
+    every character of a text form, as itself or as an escape the text holds.
+    A cheap test before compiling (or running) the pattern."""
     if not secret:
         return False
-    if any(c in text for c in _ESCAPE_STARTS):
-        return True
     texts, hexed, b64s = _literal_forms(secret)
     if any(form in text for form in texts) or any(form and form in text for form in b64s):
         return True
-    return bool(hexed) and hexed in text.lower()
+    if hexed and hexed in text.lower():
+        return True
+    if not any(c in text for c in _ESCAPE_STARTS):
+        return False
+    for b64 in b64s:
+        if ("+" in b64 or "/" in b64) and all(p in text for p in re.split("[+/]", b64)):
+            return True
+    spelled, wide = _reachable(text)
+    return any(all(c in spelled or (wide and ord(c) >= 0x80) for c in f) for f in texts)
 
 
 # --- where a response echoes a password -------------------------------------------

@@ -2,9 +2,9 @@
 
 :func:`multipart_body` and :func:`account_xml` write a request body from its
 parameters, with the style flags of :class:`~conformance.protocol.wire.RequestSpec`
-(``bare-names``, ``filename``; ``bom``, ``no-declaration``, ``cdata``,
-``entities``, ``crlf``). :func:`form_text` is the urlencoded form (and
-query) text.
+(``bare-names``, ``filename``, ``format-file``; ``bom``, ``no-declaration``,
+``cdata``, ``entities``, ``references``, ``crlf``, ``xsi``). :func:`form_text` is the
+urlencoded form (and query) text.
 
 The ``shell_*`` functions write the same bytes as a bash word: literal text
 single-quoted (or ``$'...'`` when it holds CR, LF, tabs or a BOM), and a secret
@@ -28,11 +28,20 @@ BOM = "\ufeff"
 CDATA_SPLIT = "]]]]><![CDATA[>"
 NAMED_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
 
-MULTIPART_FLAGS = frozenset({"bare-names", "filename"})
-XML_FLAGS = frozenset({"bom", "no-declaration", "cdata", "entities", "crlf"})
+MULTIPART_FLAGS = frozenset({"bare-names", "filename", "format-file"})
+XML_FLAGS = frozenset({"bom", "no-declaration", "cdata", "entities", "references", "crlf", "xsi"})
 FORM_FLAGS = frozenset({"media-params"})
 FLAGS = MULTIPART_FLAGS | XML_FLAGS | FORM_FLAGS
 FORM_MEDIA_PARAMS = "application/x-www-form-urlencoded; charset=UTF-8"
+#: The root's attributes with ``xsi``: the XML Schema instance namespace and
+#: every attribute of it account.xsd allows on an element that is not nillable
+#: (XSD 1.0 part 1 section 3.3.4: xsi:type, xsi:schemaLocation,
+#: xsi:noNamespaceSchemaLocation), so the document stays schema-valid.
+XSI_ATTRIBUTES = (
+    ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+    ' xsi:noNamespaceSchemaLocation="account.xsd"'
+    ' xsi:schemaLocation="urn:regenkey account.xsd" xsi:type="AccountType"'
+)
 
 
 def form_text(params: Params) -> str:
@@ -44,11 +53,12 @@ def part_head(name: str, boundary: str, style: frozenset[str]) -> str:
     """The delimiter and headers of one part: quoted names (``name="userId"``)
     unless ``bare-names`` (``name=userId``, a token: RFC 7578 section 4.2 takes
     RFC 2183's value syntax, token or quoted-string); ``filename`` adds a
-    ``filename`` parameter and a ``Content-Type: text/plain`` part header."""
+    ``filename`` parameter and a ``Content-Type: text/plain`` part header,
+    and ``format-file`` the same to the ``format`` part alone."""
     shown = name if "bare-names" in style else f'"{name}"'
     disposition = f"form-data; name={shown}"
     extra = ""
-    if "filename" in style:
+    if "filename" in style or ("format-file" in style and name == "format"):
         disposition += f'; filename="{name}.txt"'
         extra = "Content-Type: text/plain; charset=UTF-8\r\n"
     return f"--{boundary}\r\nContent-Disposition: {disposition}\r\n{extra}\r\n"
@@ -69,9 +79,13 @@ def xml_text(value: str, style: frozenset[str]) -> str:
     """A value as XML character data: ``& < >`` escaped; with ``cdata`` one
     CDATA section (a ``]]>`` inside split across two); with ``entities`` the
     five named entities and a decimal character reference for every other
-    ASCII character that is not a letter or digit (non-ASCII stays UTF-8)."""
+    ASCII character that is not a letter or digit; with ``references`` a
+    decimal character reference for every ASCII character, letters and digits
+    too (non-ASCII stays UTF-8 in both)."""
     if "cdata" in style:
         return "<![CDATA[" + value.replace("]]>", CDATA_SPLIT) + "]]>"
+    if "references" in style:
+        return "".join(c if not c.isascii() else f"&#{ord(c)};" for c in value)
     if "entities" in style:
         return "".join(_entity(c) for c in value)
     return escape(value)
@@ -87,7 +101,8 @@ def xml_frame(params: Params, style: frozenset[str]) -> tuple[str, list[tuple[st
     """The document around the values: its head, each child's (open, close), its tail."""
     nl = "\r\n" if "crlf" in style else "\n"
     head = "" if "no-declaration" in style else XML_HEAD + nl
-    head = (BOM if "bom" in style else "") + head + "<Account>"
+    root = "<Account" + (XSI_ATTRIBUTES if "xsi" in style else "") + ">"
+    head = (BOM if "bom" in style else "") + head + root
     children = [(f"{nl}\t<{name}>", f"</{name}>") for name, _ in params]
     return head, children, f"{nl}</Account>"
 
@@ -114,6 +129,7 @@ _AWK = {
     "entities": "{for(i=1;i<=NF;i++){c=$i+0;if(c>=128||" + _KEEP + ')printf "%c",c;'
     'else if(c==38)printf "&amp;";else if(c==60)printf "&lt;";else if(c==62)printf "&gt;";'
     'else if(c==34)printf "&quot;";else if(c==39)printf "&apos;";else printf "&#%d;",c}}',
+    "references": '{for(i=1;i<=NF;i++){c=$i+0;if(c>=128)printf "%c",c;else printf "&#%d;",c}}',
     "cdata": "{for(i=1;i<=NF;i++)b[n++]=$i+0}END{for(i=0;i<n;i++){"
     'if(b[i]==93&&b[i+1]==93&&b[i+2]==62){printf "]]]]><![CDATA[>";i+=2}'
     'else printf "%c",b[i]}}',
@@ -144,7 +160,7 @@ def shell_literal(text: str) -> str:
 
 def shell_secret(variable: str, encoding: str = "raw") -> str:
     """A bash word for the value of ``$variable``, encoded as ``encoding``
-    (``raw``, ``form``, ``xml``, ``entities``, ``cdata``) byte for byte."""
+    (``raw``, ``form``, ``xml``, ``entities``, ``references``, ``cdata``) byte for byte."""
     if encoding == "raw":
         return f'"${variable}"'
     program = _AWK[encoding]
@@ -186,7 +202,8 @@ def multipart_segments(
 def xml_segments(params: Params, style: frozenset[str], secret: dict[str, str]) -> list[Segment]:
     """The ``<Account>`` body as segments, secrets escaped in the shell as in Python."""
     head, children, tail = xml_frame(params, style)
-    mode = "cdata" if "cdata" in style else "entities" if "entities" in style else "xml"
+    modes = ("cdata", "references", "entities")
+    mode = next((m for m in modes if m in style), "xml")
     out: list[Segment] = [(head, None, "")]
     for (opening, closing), (name, value) in zip(children, params, strict=True):
         out.append((opening, None, ""))

@@ -8,8 +8,10 @@ the spec's headers, and whose secrets are environment variables
 (``$REGENKEY_PASSWORD``, ``$REGENKEY_API_KEY``), never literals. The bodies
 themselves are written in :mod:`conformance.protocol.carriers`.
 
-Style flags (``RequestSpec.style``): multipart ``bare-names`` and ``filename``;
-XML ``bom``, ``no-declaration``, ``cdata``, ``entities``, ``crlf``; form
+Style flags (``RequestSpec.style``): multipart ``bare-names``, ``filename`` and
+``format-file`` (a filename on the format part only); XML ``bom``,
+``no-declaration``, ``cdata``, ``entities``, ``references`` (every ASCII
+character as a character reference), ``crlf``; form
 ``media-params`` (``application/x-www-form-urlencoded; charset=UTF-8``). A flag
 that does not belong to the spec's encoding changes nothing.
 

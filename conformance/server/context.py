@@ -40,7 +40,16 @@ from conformance.validation.bodies import BodyVerdict, Violation, validate_body
 MAX_BODY = 1024 * 1024  # a response larger than this is the target's fault: ERROR
 UNREAD = (404, 405, 413)  # answers whose body is not judged: the request never reached it
 
-__all__ = ["MAX_BODY", "Account", "Exchange", "ServerContext", "is_bad_login"]
+__all__ = ["MAX_BODY", "Account", "Exchange", "Live", "ServerContext", "is_bad_login"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Live:
+    """A run against a real account: checks that rotate nothing go first, at most
+    ``max_rotations`` regenerations and ``max_bad_logins`` wrong-password attempts."""
+
+    max_rotations: int
+    max_bad_logins: int
 
 
 @dataclass
@@ -56,9 +65,12 @@ class ServerContext:
     check_name: str = ""
     client: HttpClient = field(init=False)
     tricky: Account | None = None  # an account whose password needs encoding (RK-PARAM-002)
-    max_rotations: int | None = None  # live runs: stop before the key is rotated more often
-    max_bad_logins: int | None = None  # live runs: wrong-password attempts on the real account
-    live: bool = False  # a real account (--live): some checks never run against it
+    # A real account (--live): its budgets, and some checks never run against it;
+    # None: a sandbox, where any key may be rotated.
+    live: Live | None = None
+    # Wrong-password attempts on the main account at most in a sandbox (None:
+    # unbounded); a live run's budget is ``live.max_bad_logins``.
+    sandbox_bad_logins: int | None = None
     bad_logins: int = 0
     rotations: int = 0
     recorder: Callable[[Exchange], None] | None = None
@@ -86,6 +98,16 @@ class ServerContext:
 
     def close(self) -> None:
         self.client.close()
+
+    @property
+    def max_rotations(self) -> int | None:
+        """Regenerations the run may make at most (live runs; None: unbounded)."""
+        return self.live.max_rotations if self.live is not None else None
+
+    @property
+    def max_bad_logins(self) -> int | None:
+        """Wrong-password attempts on the main account at most (None: unbounded)."""
+        return self.live.max_bad_logins if self.live is not None else self.sandbox_bad_logins
 
     # --- building requests ----------------------------------------------------
     def credentials(self, fmt: str | None = "json") -> tuple[tuple[str, str], ...]:

@@ -23,14 +23,16 @@ fewer steps, never shrink, and leave the second account out.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
-from dataclasses import dataclass
+from collections.abc import Generator
 
-from conformance.errors import Blocked
+from conformance.errors import Blocked, KitError
 from conformance.protocol.records import Format
 from conformance.protocol.wire import Encoding, RequestSpec
 from conformance.server.context import Account, Exchange, ServerContext
-from conformance.server.machine_answers import PLAIN_VALUE, family, is_refusal, key_in
+from conformance.server.machine_answers import PLAIN_VALUE, family, is_refusal
+from conformance.server.machine_follow import Fault, FollowUps
 from conformance.server.machine_plan import SEQUENCE_LENGTH, Plan, covering
 from conformance.server.machine_steps import (
     MAIN,
@@ -39,44 +41,31 @@ from conformance.server.machine_steps import (
     Kind,
     Step,
     concrete,
+    format_file_only,
     presented,
     steps_strategy,
 )
 from conformance.server.model import Branch, Model, Observation, Prediction
-from conformance.server.sequence import Snapshot
 from conformance.server.space import (
     Carrier,
     answer_format,
     describe,
     either_outcome,
+    empty_format_element,
     relies_on,
 )
-from conformance.server.verdicts import draw
+from conformance.server.verdicts import draws
 
 MAX_SHRINK_PLAYS = 40
 MAX_FAULTS = 3
 SECOND_PASSWORD = "REGENKEY_TRICKY_PASSWORD"  # noqa: S105 (a variable name)
 
 
-@dataclass
-class Fault:
-    rid: str
-    index: int  # the step at which it showed
-    exchange: Exchange
-    message: str
-    expected: str
-    actual: str
-    snapshot: Snapshot
-    # False: it leans on a key issued before this sequence began, so the
-    # sequence alone does not reproduce it (it is not shrunk, and gets no script)
-    local: bool = True
-
-
-class _Stop(Exception):
+class _Stop(KitError):
     """The sequence cannot go on (no conclusion either way)."""
 
 
-class Machine:
+class Machine(FollowUps):
     def __init__(self, ctx: ServerContext, plan: Plan) -> None:
         self.ctx, self.plan = ctx, plan
         self.accounts: dict[str, Account] = {MAIN: ctx.account}
@@ -90,17 +79,28 @@ class Machine:
         self.plays = 0
         self.elapsed = 0.0
         self.play_keys: set[str] = set()  # the keys issued during the current play
+        self.query_format_failed = False  # RK-HTTP-009 reported (once a run)
 
     # --- generation ------------------------------------------------------------
-    def steps(self) -> list[Step]:
+    def steps(self) -> Generator[Step, None, None]:
         accounts = (MAIN, SECOND) if SECOND in self.accounts else (MAIN,)
         kinds = tuple(Kind)
         if self.ctx.max_rotations is not None:
-            kinds = tuple(k for k in Kind if k is not Kind.WRONG_PASSWORD or self._bad_left())
+            bad = (Kind.WRONG_PASSWORD, Kind.MALFORMED)
+            kinds = tuple(k for k in Kind if k not in bad or self._bad_left())
         prefix = covering(self.ctx.seed, SECOND in self.accounts)
-        drawn = draw(steps_strategy(kinds, accounts), self.plan.steps, self.ctx.seed)
-        steps = (prefix + drawn)[: max(self.plan.steps, 0)]
-        return [s for s in steps if s.kind in kinds and s.account in accounts]
+        # Drawn batch by batch, each while the one before is played (verdicts.draws);
+        # the malformed requests are the covering prefix's alone.
+        drawable = tuple(k for k in kinds if k is not Kind.MALFORMED)
+        drawn = draws(steps_strategy(drawable, accounts), self.plan.steps, self.ctx.seed)
+        try:
+            for s in itertools.islice(itertools.chain(prefix, drawn), max(self.plan.steps, 0)):
+                if s.kind in kinds and s.account in accounts:
+                    yield s
+        finally:
+            close = getattr(drawn, "close", None)
+            if close is not None:
+                close()
 
     def _bad_left(self) -> bool:
         bound = self.ctx.max_bad_logins
@@ -155,6 +155,8 @@ class Machine:
         return self._compare(index, made, prediction, ex, new)
 
     def _one(self, index: int, step: Step, made: Concrete) -> Fault | None:
+        if made.malformed is not None:
+            return self._malformed(index, made)
         ctx, spec = self.ctx, made.spec
         prediction = self.model.predict(made.presented)
         for name, _source, _shell in made.derived:
@@ -168,34 +170,39 @@ class Machine:
         # An unknown format value must be refused (RK-FMT-004), but a server that
         # misreads where this shape put it never saw it: either answer is
         # followed here, and RK-FMT-004 is judged by its own check.
+        # An empty <format/> is the default by RK-FMT-002 but not valid under
+        # account.xsd: a refusal is conformant, a success must be plain.
         either = {
             "RK-FMT-004": "a format value not plain, json or xml",
+            "RK-FMT-002": "an empty <format/> does not match account.xsd",
             "RK-HTTP-005": "parts with a filename may be filed apart",
         }
-        rid = rule if rule == "RK-FMT-004" else "RK-HTTP-005"
-        if (rule == "RK-FMT-004" or either_outcome(made.shape)) and prediction.expects_key:
+        empty = empty_format_element(made.shape)
+        rid = rule if rule == "RK-FMT-004" or empty else "RK-HTTP-005"
+        if (rid != "RK-HTTP-005" or either_outcome(made.shape)) and prediction.expects_key:
             refusal = Branch(None, rid, either[rid])
             prediction = Prediction((*prediction.branches, refusal))
-        rules = (None, None)
-        owner = (
-            prediction.rotation.rotates
-            if prediction.rotation
-            else self.model._implied(made.presented)
-        )
+        rotation = prediction.rotation
+        owner = rotation.rotates if rotation else self.model._implied(made.presented)
         account = self.accounts.get(owner or MAIN, ctx.account)
-        ex = ctx.send(spec, fmt, rules[0], account=account, error_rule=rules[1])
+        judged = rule if empty else None
+        ex = ctx.send(spec, fmt, judged, account=account, error_rule=None)
         new = ex.new_key or ex.observed_key
-        if other and new is None and (new := key_in(ex)) is not None:
-            ctx.redactor.add(new)
-            account.accept(new)
-            ctx.rotations += 1
-            ctx.sequence.answered(spec, new)
+        if other and new is None:
+            new = self._key_in(ex, account)
         ctx.sequence.predict(spec, prediction.expects_key, prediction.describe(), made.derived)
         if new is None and not is_refusal(ex):
             if ex.status == 200 and owner is not None:
                 self.model.lose(owner)  # an unreadable 200 may have rotated the key
             return None
-        return self._compare(index, made, prediction, ex, new)
+        filed = either_outcome(made.shape) and prediction.branches[0].rid != "RK-AUTH-002"
+        if new is None and filed and prediction.branches[0].rotates is not None:
+            fault = self._compare(index, made, prediction, ex, new)  # the refusal branch
+            return fault or self._follow_up(index, format_file_only(made))[1]
+        fault = self._compare(index, made, prediction, ex, new)
+        if fault is None and new is not None and rule == "RK-HTTP-009":
+            return self._query_format(index, ex, made)
+        return fault
 
     def _compare(
         self, index: int, made: Concrete, prediction: Prediction, ex: Exchange, new: str | None
@@ -348,8 +355,7 @@ class Machine:
         pending: dict[str, Fault] = {}  # faults no sequence of their own reproduces
         started = time.monotonic()
         try:
-            for start in range(0, len(steps), SEQUENCE_LENGTH):
-                sequence = steps[start : start + SEQUENCE_LENGTH]
+            while sequence := list(itertools.islice(steps, SEQUENCE_LENGTH)):
                 fault = self.play(sequence)
                 if fault is None or fault.rid in reported:
                     continue
@@ -363,6 +369,7 @@ class Machine:
                 if len(reported) >= MAX_FAULTS:
                     break
         finally:
+            steps.close()
             self.elapsed = time.monotonic() - started
             self._settle()
         return faults + [f for rid, f in pending.items() if rid not in reported]

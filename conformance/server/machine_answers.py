@@ -7,6 +7,8 @@ import re
 
 from conformance.protocol.records import Format
 from conformance.server.context import Exchange
+from conformance.server.space import Shape
+from conformance.server.space_shape import BODY_CARRIERS
 from conformance.validation.bodies import validate_body
 
 #: A value that needs no encoding in any carrier.
@@ -45,3 +47,21 @@ DEAD_KEY = frozenset({"RK-ROT-003", "RK-ROT-006", "RK-ROT-008", "RK-ROT-009"})
 def family(rid: str) -> str:
     """What a shrunk sequence must still show: the same id, or a dead key."""
     return "dead key" if rid in DEAD_KEY else rid
+
+
+def query_format_ignored(body: bytes, shape: Shape) -> str | None:
+    """What RK-HTTP-009 (a SHOULD) says of a success to ``shape``, a POST with
+    json or xml asked in its query (beside a body, or with every parameter
+    there), when ``body`` is a success in plain and not in the format asked:
+    the server did not read the query. None when it did, or when the format's
+    letter case could be a second cause (only the exact names count)."""
+    asked = Format.parse(shape.format_spelling or "")
+    if asked is None or asked is Format.PLAIN or shape.format_spelling != asked.value:
+        return None
+    if validate_body(body, asked).record is not None:
+        return None
+    plain = validate_body(body, Format.PLAIN).record
+    if plain is None or not plain.is_success:
+        return None
+    where = f" beside a {shape.carrier.value} body" if shape.carrier in BODY_CARRIERS else ""
+    return f"format={asked.value} in the query of a POST{where} should be read (a success in plain)"

@@ -3,13 +3,22 @@ budget leaves out) and the covering prefix every run begins with."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from conformance.server.machine_steps import MAIN, PLAIN, SECOND, Kind, Step
+from conformance.protocol.records import Format
+from conformance.server.machine_steps import MAIN, NEAR_PASSWORDS, PLAIN, SECOND, Kind, Step
 from conformance.server.space import COVERING_SIZE, AuthForm, Carrier, Shape, schedule
-from conformance.server.space_shape import HEADER_NAMES
+from conformance.server.space_shape import (
+    BODY_CARRIERS,
+    HEADER_NAMES,
+    XML_CARRIERS,
+    nearest_legal,
+)
+from conformance.server.space_values import malformed
 
 SEQUENCE_LENGTH = 12
+#: Every near password once: those of NEAR_PASSWORDS and a prefix.
+NEAR_COUNT = len(NEAR_PASSWORDS) + 1
 
 
 @dataclass(frozen=True)
@@ -50,10 +59,14 @@ def plan(
 def covering(seed: int, second: bool) -> list[Step]:
     """Every kind once, each followed by a use of the main account's key
     (what RK-ROT-006, RK-ROT-008 and RK-ROT-009 need), every other method,
-    every near value, and the input space's covering block of shapes
+    every near value, every carrier (the credentials' fields out of the page's
+    order), json and xml asked in the query of a POST beside a body, an empty
+    ``<format/>`` in an ``<Account>``, every
+    malformed request (each asking for a format), and the input space's
+    covering block of shapes
     (:func:`~conformance.server.space.schedule`: every value of every dimension)."""
     use = Kind.ROTATE_KEY
-    kinds = [k for k in Kind if k is not use]
+    kinds = [k for k in Kind if k not in (use, Kind.MALFORMED)]
     block = schedule(seed, COVERING_SIZE)
     shape = iter(block * 4)
     steps: list[Step] = []
@@ -76,19 +89,46 @@ def covering(seed: int, second: bool) -> list[Step]:
         carrier = carriers[(seed + n) % len(carriers)]
         return Shape("POST", carrier, AuthForm.CREDENTIALS, format_spelling="json")
 
-    nears = [Step(Kind.WRONG_PASSWORD, MAIN, plainly(p), pick=p) for p in range(6)]
+    nears = [Step(Kind.WRONG_PASSWORD, MAIN, plainly(p), pick=p) for p in range(NEAR_COUNT)]
     nears += [Step(Kind.BAD_KEY, MAIN, plainly(p), pick=p) for p in range(5)]
     tail = [s for o in others for s in (o, Step(use, MAIN, PLAIN, pick=3))]
     # every carrier, asking for a format by its plain name: a rotation by the
-    # credentials, a revoked key, and a rotation by the key
+    # credentials (its fields in another order than the page's), a revoked
+    # key, and a rotation by the key
     formats = ("json", "xml", "plain")
     names = HEADER_NAMES
     routes = [
-        Step(kind, MAIN, Shape("POST", carrier, AuthForm.CREDENTIALS, names[n % len(names)], fmt))
+        Step(kind, MAIN, _route(carrier, names[n % len(names)], fmt, 1 + (seed + n) % 5, kind))
         for n, carrier in enumerate(Carrier)
         for kind, fmt in zip(_ROUTE_KINDS, formats[n % 3 :] + formats[: n % 3], strict=True)
     ]
-    return heads + steps + tail + routes + nears
+    # json and xml asked in the query of a POST beside a body (RK-HTTP-009)
+    bodies = sorted(BODY_CARRIERS)
+    beside = [
+        Step(Kind.ROTATE_CREDENTIALS, MAIN, _beside(bodies[(seed + n) % len(bodies)], fmt))
+        for n, fmt in enumerate(("json", "xml"))
+    ]
+    # an empty <format/> in an <Account> (RK-FMT-002: plain, or a refusal)
+    xml = sorted(XML_CARRIERS)
+    empty = Shape("POST", xml[seed % len(xml)], AuthForm.CREDENTIALS, format_spelling="")
+    beside.append(Step(Kind.ROTATE_CREDENTIALS, MAIN, empty))
+    # every malformed request, asking for each format in turn
+    count = len(malformed("u", Format.JSON))
+    bad = [Step(Kind.MALFORMED, MAIN, PLAIN, pick=n * 3 + (seed + n) % 3) for n in range(count)]
+    return heads + steps + tail + routes + beside + nears + bad
+
+
+def _route(carrier: Carrier, header: str, fmt: str, order: int, kind: Kind) -> Shape:
+    """A route of the covering prefix; the credentials' fields in ``order``."""
+    shape = Shape("POST", carrier, AuthForm.CREDENTIALS, header, fmt)
+    if kind is Kind.ROTATE_CREDENTIALS:
+        shape = nearest_legal(replace(shape, order=order))
+    return shape
+
+
+def _beside(carrier: Carrier, fmt: str) -> Shape:
+    """The credentials in a ``carrier`` body and ``format=fmt`` in the query."""
+    return Shape("POST", carrier, AuthForm.CREDENTIALS, format_spelling=fmt, format_in_query=True)
 
 
 _ROUTE_KINDS = (Kind.ROTATE_CREDENTIALS, Kind.OLD_KEY, Kind.ROTATE_KEY)

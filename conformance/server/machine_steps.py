@@ -11,7 +11,9 @@ precondition no longer holds (no revoked key yet) is passed over.
 Wrong passwords and bad keys near the right ones are :class:`Near` values:
 a Python transform for the request, and the same transform as a shell
 expression over the secret's variable (``@V``), so that a replay script
-sends the same wrong value without ever holding the secret.
+sends the same wrong value without ever holding the secret (a NUL, which
+no shell word holds, is written by the replay as ``%00``: see
+:data:`~conformance.server.sequence.NUL_PADDED`).
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ from enum import StrEnum
 
 from hypothesis import strategies as st
 
+from conformance.protocol.records import Format
 from conformance.protocol.wire import RequestSpec
 from conformance.server.model import Model, Presented
+from conformance.server.sequence import NUL_PADDED
 from conformance.server.space import AuthForm, Carrier, Shape, describe, legal, shapes, to_spec
 from conformance.server.space_shape import methods_for, nearest_legal
+from conformance.server.space_values import Malformed, malformed
 
 MAIN, SECOND = "main", "second"
 OTHER_METHODS = ("HEAD", "PUT", "DELETE", "PATCH", "OPTIONS")
@@ -47,6 +52,7 @@ class Kind(StrEnum):
     EMPTY_FIELDS = "empty userId and password beside the header"
     ANONYMOUS = "no credentials at all"
     HALF = "half the credentials"
+    MALFORMED = "a request no server can read in full"
 
 
 #: Kinds that may rotate a key on a correct server (a live budget counts them).
@@ -76,6 +82,10 @@ class Near:
     apply: Callable[[str], str]
     shell: str
     fits: Callable[[str], bool] = lambda _: True
+    # False: only a form or a query can carry it (a NUL: no curl argument holds
+    # one, so the replay writes it as %00, and neither XML nor a multipart
+    # value written by the shell can hold it)
+    anywhere: bool = True
 
 
 def _swap_ascii(text: str) -> str:
@@ -102,7 +112,10 @@ NEAR_PASSWORDS = (
     ),
     Near("a trailing space", lambda p: p + " ", "${@V} "),
     Near("a leading space", lambda p: " " + p, " ${@V}"),
+    Near("NUL-padded", lambda p: p + "\x00", "${@V}" + NUL_PADDED, anywhere=False),
 )
+#: Carriers that can hold any near value (see :attr:`Near.anywhere`).
+TEXT_CARRIERS = frozenset({Carrier.QUERY, Carrier.POST_QUERY, Carrier.FORM, Carrier.FORM_PARAMS})
 
 
 def _prefix_near(p: str) -> Near:
@@ -143,6 +156,8 @@ class Concrete:
     derived: tuple[tuple[str, str, str], ...] = ()  # (field, source secret, shell template)
     near: str = ""  # what the wrong value is, in words
     shape: Shape = PLAIN
+    malformed: Malformed | None = None  # a MALFORMED step's request
+    asks: Format = Format.JSON  # the format a MALFORMED step's request asks for
 
 
 #: The auth form each kind sends (HALF: the userId alone, or the password alone).
@@ -206,6 +221,8 @@ def concrete(step: Step, model: Model, salt: str) -> Concrete | None:
         near = near_password(password, step.pick, salt)
         if near is None:
             return None
+        if not near.anywhere and step.shape.carrier not in TEXT_CARRIERS:
+            step = replace(step, shape=replace(step.shape, carrier=Carrier.FORM))
         shape = shaped(step, AuthForm.CREDENTIALS)
         derived = (("password", password, near.shell),)
         return _made(shape, user, near.apply(password), None, derived, near.name)
@@ -219,6 +236,11 @@ def concrete(step: Step, model: Model, salt: str) -> Concrete | None:
         if step.by_key and key is not None:
             return _made(shaped(step, AuthForm.HEADER, method), user, None, key)
         return _made(shaped(step, AuthForm.CREDENTIALS, method), user, password, None)
+    if kind is Kind.MALFORMED:
+        fmt = tuple(Format)[step.pick % len(Format)]
+        items = malformed(user, fmt)
+        item = items[(step.pick // len(Format)) % len(items)]
+        return Concrete(item.spec, presented(item.spec), near=item.label, malformed=item, asks=fmt)
     if kind is Kind.HALF:
         auth = AuthForm.PASSWORD_ONLY if step.pick % 2 else AuthForm.USER_ONLY
         return _made(shaped(step, auth), user, password, None)
@@ -241,3 +263,32 @@ def presented(spec: RequestSpec) -> Presented:
     """What ``spec`` presents, as the model reads it."""
     user, password = spec.param("userId"), spec.param("password")
     return Presented(spec.method, user, password, spec.header("apiKey"))
+
+
+FORMAT_FILE = frozenset({"format-file"})  # a filename on the format part alone
+
+
+def format_file_only(made: Concrete) -> Concrete:
+    """The follow-up of a refused multipart body whose parts all carry a
+    filename, which a server may file apart from the fields (RK-HTTP-005's
+    either outcome, :func:`~conformance.server.space.either_outcome`): the same
+    credentials as plain fields, and ``format=json`` in a part with a filename.
+    A server that files that part apart still reads the credentials (and
+    answers plain, the default, or json); so a refusal is RK-HTTP-005's."""
+    shape = replace(made.shape, format_spelling="json", format_in_query=False, order=0, extras=())
+    return _again(made, shape, FORMAT_FILE)
+
+
+def beside_a_form(made: Concrete) -> Concrete:
+    """The follow-up of a POST whose format, asked in its query beside a body,
+    was not read: the same beside a form body (is the query of a POST read?)."""
+    shape = replace(made.shape, carrier=Carrier.FORM, order=0, extras=(), chunked=False)
+    return _again(made, shape)
+
+
+def _again(made: Concrete, shape: Shape, style: frozenset[str] | None = None) -> Concrete:
+    """What ``made`` presents, sent in ``shape`` (with ``style``, when given)."""
+    p = made.presented
+    spec = to_spec(shape, p.user_id, p.password, p.key)
+    spec = spec if style is None else replace(spec, style=style)
+    return Concrete(spec, presented(spec), made.derived, made.near, shape)

@@ -21,7 +21,7 @@ from conformance.errors import Blocked, TargetError
 from conformance.judging.redaction import Redactor
 from conformance.judging.registry import CheckSpec, registered_checks
 from conformance.judging.results import RunResult
-from conformance.server.context import Account, Exchange, ServerContext, is_bad_login
+from conformance.server.context import Account, Exchange, Live, ServerContext, is_bad_login
 from conformance.spec.catalogue import Party
 
 __all__ = [
@@ -54,15 +54,6 @@ class Target:
     base_url: str
     proxy: str | None = None
     timeout: float = 10.0
-
-
-@dataclass(frozen=True, kw_only=True)
-class Live:
-    """A run against a real account: checks that rotate nothing go first, at most
-    ``max_rotations`` regenerations and ``max_bad_logins`` wrong-password attempts."""
-
-    max_rotations: int
-    max_bad_logins: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,10 +121,9 @@ def run_server_suite(
         max_examples=config.max_examples,
         timeout=config.target.timeout,
         tricky=tricky,
-        max_rotations=config.live.max_rotations if config.live is not None else None,
         recorder=config.recorder,
-        max_bad_logins=config.bad_login_budget,
-        live=config.live is not None,
+        live=config.live,
+        sandbox_bad_logins=config.max_bad_logins,
         proxy=config.target.proxy,
         on_send=getattr(progress, "on_send", None),  # a live progress line (issue 18)
     )

@@ -21,10 +21,15 @@ from dataclasses import dataclass, field
 
 from conformance.judging.results import Step
 from conformance.judging.spellings import KEY_SHAPE
+from conformance.protocol.carriers import shell_secret
 from conformance.protocol.wire import SECRET_VARIABLES, RequestSpec, curl_command
 
 #: A check that sent more requests than this gets no script (memory stays bounded).
 MAX_STEPS = 200
+#: A derived password's shell expression ending so is that value and a NUL
+#: byte: the replay percent-encodes the value and appends ``%00`` (a form or a
+#: query only; no shell word can hold a NUL).
+NUL_PADDED = "@NUL"
 START_KEY = "REGENKEY_API_KEY"
 ISSUED = "a success with a new apiKey"
 REFUSED = "a refusal: no new apiKey"
@@ -186,7 +191,14 @@ class CheckSequence:
             if variable is None:
                 return None
             value = shell.replace("@V", variable)
-            if name == "password":
+            if name == "password" and value.endswith(NUL_PADDED):
+                word = shell_secret(SECRET_VARIABLES["password"], "form")
+                padded = value.removesuffix(NUL_PADDED)
+                command = command.replace(
+                    word,
+                    word.replace(f'"${SECRET_VARIABLES["password"]}"', f'"{padded}"') + "'%00'",
+                )
+            elif name == "password":
                 command = command.replace(f'"${SECRET_VARIABLES["password"]}"', f'"{value}"')
             else:
                 command = command.replace(f"${START_KEY}", value)

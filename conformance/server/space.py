@@ -79,6 +79,7 @@ __all__ = [
     "describe",
     "dimensions",
     "either_outcome",
+    "empty_format_element",
     "legal",
     "malformed",
     "near_keys",
@@ -331,8 +332,23 @@ def either_outcome(shape: Shape) -> bool:
     """Whether the page leaves it to the server to accept ``shape`` at all: a
     multipart body whose parts carry a filename (PHP and other frameworks file
     them apart from the fields). A success and a refusal are then both
-    conformant; either must still follow every other rule."""
+    conformant; either must still follow every other rule, and a refusal is
+    followed by one question (:mod:`conformance.server.machine_follow`): the
+    credentials as plain fields and a filename on the format part alone, which
+    even a server that files such parts apart must accept (RK-HTTP-005)."""
     return shape.carrier is Carrier.MULTIPART_FILE
+
+
+def empty_format_element(shape: Shape) -> bool:
+    """Whether ``shape`` is an ``<Account>`` whose format child is empty
+    (``<format></format>``). RK-FMT-002 makes an empty format the default
+    (plain), but account.xsd's FormatType pattern does not match an empty
+    string, so a server that validates the document may refuse it (the
+    reference does): a refusal is conformant, and a success must be plain
+    (RK-FMT-002), never another format."""
+    return (
+        shape.carrier in XML_CARRIERS and shape.format_spelling == "" and not shape.format_in_query
+    )
 
 
 def describe(shape: Shape) -> str:

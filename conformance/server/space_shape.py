@@ -28,10 +28,17 @@ class Carrier(StrEnum):
     - ``MULTIPART_FILE``: each part with a ``filename`` and a text/plain part
       Content-Type. The page is silent and frameworks (PHP's $_FILES) file
       such parts apart from the fields: treat the outcome as
-      implementation-defined (either a success or a refusal is conformant).
+      implementation-defined (either a success or a refusal is conformant;
+      after a refusal, the credentials as plain fields beside a format part
+      with a filename must work: RK-HTTP-005).
     - ``XML``: the page's ``<Account>`` body, declaration and tabs as on the
       page (RK-HTTP-004); children always in the page's order and no extras
       (account.xsd is a sequence), so ``order`` and ``extras`` do not apply.
+      An empty format (``<format></format>``) is sent too: RK-FMT-002 says an
+      empty format is the default, but account.xsd's pattern does not match
+      it, so a server may refuse the document instead
+      (:func:`~conformance.server.space.empty_format_element`); a success must
+      be plain.
     - ``XML_BOM``: the same after a UTF-8 byte order mark (XML 1.0 section
       4.3.3: a processor must accept it; RK-HTTP-004).
     - ``XML_NO_DECL``: without the XML declaration (optional in XML 1.0; RK-HTTP-004).
@@ -39,6 +46,11 @@ class Carrier(StrEnum):
     - ``XML_ENTITIES``: every ASCII non-alphanumeric character of a value as a
       named entity or a decimal character reference (same character data), and
       CRLF line ends (XML 1.0 section 2.11 normalizes them; RK-HTTP-004).
+    - ``XML_XSI``: the page's document with the XML Schema instance attributes
+      on the root (``xmlns:xsi``, ``xsi:noNamespaceSchemaLocation``,
+      ``xsi:schemaLocation``, ``xsi:type``): still a schema-valid
+      ``<Account>``, as a client that validates its own documents writes it
+      (RK-HTTP-004).
     - ``POST_QUERY``: a POST with every parameter in the query and an empty
       form body with its Content-Type (clients built from the GET sample).
       RK-HTTP-009 is a SHOULD: a server that ignores the query of a POST sees
@@ -57,11 +69,19 @@ class Carrier(StrEnum):
     XML_CDATA = "xml-cdata"
     XML_ENTITIES = "xml-entities"
     POST_QUERY = "post-query"
+    XML_XSI = "xml-xsi"
 
 
 QUERY_CARRIERS = frozenset({Carrier.QUERY, Carrier.POST_QUERY})
 XML_CARRIERS = frozenset(
-    {Carrier.XML, Carrier.XML_BOM, Carrier.XML_NO_DECL, Carrier.XML_CDATA, Carrier.XML_ENTITIES}
+    {
+        Carrier.XML,
+        Carrier.XML_BOM,
+        Carrier.XML_NO_DECL,
+        Carrier.XML_CDATA,
+        Carrier.XML_ENTITIES,
+        Carrier.XML_XSI,
+    }
 )
 MULTIPART_CARRIERS = frozenset({Carrier.MULTIPART, Carrier.MULTIPART_BARE, Carrier.MULTIPART_FILE})
 BODY_CARRIERS = frozenset(Carrier) - QUERY_CARRIERS
@@ -79,6 +99,7 @@ WIRE_FORMS: dict[Carrier, tuple[Encoding, frozenset[str]]] = {
     Carrier.XML_NO_DECL: (Encoding.XML, frozenset({"no-declaration"})),
     Carrier.XML_CDATA: (Encoding.XML, frozenset({"cdata"})),
     Carrier.XML_ENTITIES: (Encoding.XML, frozenset({"entities", "crlf"})),
+    Carrier.XML_XSI: (Encoding.XML, frozenset({"xsi"})),
 }
 
 
@@ -212,10 +233,8 @@ def legal(shape: Shape) -> bool:
         return False
     if shape.carrier in QUERY_CARRIERS and (shape.chunked or not shape.format_in_query):
         return False
-    if shape.carrier in XML_CARRIERS and (
-        shape.order or shape.extras or shape.format_spelling == ""
-    ):
-        return False  # account.xsd: a sequence, no other children, no empty format
+    if shape.carrier in XML_CARRIERS and (shape.order or shape.extras):
+        return False  # account.xsd: a sequence, no other children
     if shape.carrier in MULTIPART_CARRIERS and _body_fields(shape) == 0:
         return False  # RFC 2046: a multipart body has at least one part
     return True
@@ -228,8 +247,7 @@ def nearest_legal(shape: Shape) -> Shape:
     if shape.carrier in QUERY_CARRIERS:
         shape = replace(shape, chunked=False, format_in_query=True)
     if shape.carrier in XML_CARRIERS:
-        spelling = None if shape.format_spelling == "" else shape.format_spelling
-        shape = replace(shape, order=0, extras=(), format_spelling=spelling)
+        shape = replace(shape, order=0, extras=())
     if shape.carrier in MULTIPART_CARRIERS and _body_fields(shape) == 0:
         shape = replace(
             shape, format_in_query=False, format_spelling=shape.format_spelling or "plain"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+import threading
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
@@ -183,10 +185,12 @@ def draws(
     10,000 cases holds no more than two batches in memory. The first batch is
     :func:`draw` with ``seed`` itself.
 
-    From the second batch on, the next batch is drawn in a worker thread while
-    the caller uses the current one (its requests wait on the network, which
-    frees the interpreter): the same examples in the same order, since each
-    batch depends on its seed alone; the requests themselves stay sequential.
+    A run of more than one batch draws each batch in a worker thread, the
+    first from the moment this is called and each next one while the caller
+    uses the current one (its requests wait on the network, which frees the
+    interpreter): the same examples in the same order, since each batch
+    depends on its seed alone; the requests themselves stay sequential.
+    ``close()`` on the iterator stops the worker.
     """
     starts = list(range(0, count, batch))
 
@@ -195,13 +199,69 @@ def draws(
         return draw(strategy, min(batch, count - start), batch_seed)
 
     if len(starts) <= 1:  # a small run: drawn here, as it always was
-        for start in starts:
-            yield from one(start)
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="regenkey-draws") as pool:
-        ahead: Future[list[T]] = pool.submit(one, starts[0])
+        return iter(one(starts[0]) if starts else [])
+    return _DrawnAhead(one, starts)
+
+
+#: The interpreter's switch interval while a batch is drawn ahead: a thread
+#: back from the network waits at most this long for the drawing one to let go.
+SWITCH_S = 0.0005
+_switches = threading.Lock()
+_drawing = [0, 0.0]  # workers drawing now; the interval before the first began
+
+
+def _quickly_switched(one: Callable[[int], list[T]], start: int) -> list[T]:
+    """``one(start)``, with a short switch interval while it runs: the default
+    (5 ms) makes every answer the main thread receives meanwhile wait up to
+    that long for the interpreter, several times a request."""
+    with _switches:
+        if _drawing[0] == 0:
+            _drawing[1] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_drawing[1], SWITCH_S))
+        _drawing[0] += 1
+    try:
+        return one(start)
+    finally:
+        with _switches:
+            _drawing[0] -= 1
+            if _drawing[0] == 0:
+                sys.setswitchinterval(_drawing[1])
+
+
+class _DrawnAhead(Iterator[T]):
+    """The batches of :func:`draws`, each drawn in a worker thread while the
+    one before is used; the first is begun as soon as this is made. Nothing in
+    it refers back to it, so the moment the caller lets go of it (or closes
+    it) its worker is stopped and joined: no thread outlives its run."""
+
+    def __init__(self, one: Callable[[int], list[T]], starts: list[int]) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="regenkey-draws")
+        first: Future[list[T]] = self._pool.submit(_quickly_switched, one, starts[0])
+        self._items = _batches(self._pool, first, one, starts)
+
+    def __next__(self) -> T:
+        return next(self._items)
+
+    def close(self) -> None:
+        """Stop: a batch being drawn is finished first, and no worker is left."""
+        self._items.close()
+        self._pool.shutdown(wait=True)
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _batches(
+    pool: ThreadPoolExecutor,
+    ahead: Future[list[T]],
+    one: Callable[[int], list[T]],
+    starts: list[int],
+) -> Generator[T, None, None]:
+    try:
         for n in range(len(starts)):
             current = ahead.result()
             if n + 1 < len(starts):
-                ahead = pool.submit(one, starts[n + 1])
+                ahead = pool.submit(_quickly_switched, one, starts[n + 1])
             yield from current
+    finally:
+        pool.shutdown(wait=True)

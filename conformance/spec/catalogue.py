@@ -10,6 +10,7 @@ from functools import cache
 from importlib import metadata
 from importlib.resources.abc import Traversable
 
+from conformance.errors import CatalogueError
 from conformance.spec.artefacts import load_yaml, spec_root
 
 ID_PATTERN = re.compile(r"^RK-[A-Z]+-[0-9]{3}$")
@@ -60,10 +61,6 @@ class Requirement:
     @property
     def artefact_pointers(self) -> tuple[str, ...]:
         return tuple(e for e in self.encodes if not e.startswith("check:"))
-
-
-class CatalogueError(ValueError):
-    """The catalogue file breaks its own rules."""
 
 
 @cache

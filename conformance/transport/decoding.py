@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import zlib
 
-
-class ExchangeError(Exception):
-    """The exchange did not complete: the target (or the network) broke it."""
+from conformance.errors import ExchangeError
 
 
 class ResponseTooLarge(ExchangeError):

@@ -42,7 +42,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from conformance.transport.decoding import ExchangeError, ResponseTooLarge
+from conformance.errors import ExchangeError
+from conformance.transport.decoding import ResponseTooLarge
 from conformance.transport.framing import (
     Connection,
     Deadline,

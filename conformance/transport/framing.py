@@ -14,7 +14,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from conformance.transport.decoding import ContentDecoder, ExchangeError, ResponseTooLarge
+from conformance.errors import ExchangeError
+from conformance.transport.decoding import ContentDecoder, ResponseTooLarge
 
 MAX_HEAD = 64 * 1024
 _READ = 65536

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from conformance.errors import ParserBroke
 from conformance.judging.registry import registered_checks
 from conformance.judging.results import RunResult
 from conformance.spec.catalogue import Party
@@ -49,16 +50,12 @@ from conformance.vectors.suite import Vector, body_vectors
 Progress = Callable[[Vector, str], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ParserSuiteConfig:
     command: str
     strict: bool = False
     timeout: float = 10.0  # seconds to wait for each answer
     requirements: frozenset[str] | None = None
-
-
-class ParserBroke(Exception):
-    """The command cannot be judged any further (ERROR)."""
 
 
 def protocol_line(n: int, vector: Vector) -> str:

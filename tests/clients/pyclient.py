@@ -9,27 +9,50 @@ a declaration in single quotes, standalone, a comment before the root);
 --bare-names: multipart field names as bare tokens (name=userId, RFC 7578);
 --only-json: an SDK that only ever asks for and parses JSON.
 
-Standard library only, so that a whole client-suite run takes about a second.
+Its request timeout is REGENKEY_CLIENT_TIMEOUT (the kit's --timeout), 5 s
+without it. Standard library only, and only what a run needs is imported
+(no argparse; XML and uuid when used): the kit starts it once per scenario.
 Each --bug breaks exactly one requirement (see tests/test_client_suite.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
 import re
 import sys
-import uuid
-import xml.etree.ElementTree as ET
+from types import SimpleNamespace
 from urllib.parse import quote, quote_plus, urlencode, urlsplit
-from xml.sax.saxutils import escape
 
 PATH = "/SMSApi/rest/regenerateAPIKey"
+FLAGS = ("chunked", "lower_case", "bom", "bare_names", "only_json", "raw", "leaky")
+ENCODINGS = ("form", "query", "multipart", "xml")
 
 
-def build(args: argparse.Namespace) -> tuple[str, str, dict[str, str], bytes]:
+def escape(value: str) -> str:
+    """XML character data: & < > escaped (as xml.sax.saxutils.escape)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def arguments(argv: list[str]) -> SimpleNamespace:
+    """--encoding E, --bug NAME and the on/off flags; anything else is a usage error."""
+    args = SimpleNamespace(encoding="form", bug=None, **dict.fromkeys(FLAGS, False))
+    words = iter(argv)
+    for word in words:
+        name = word.removeprefix("--").replace("-", "_")
+        if name in ("encoding", "bug"):
+            setattr(args, name, next(words, None))
+        elif name in FLAGS:
+            setattr(args, name, True)
+        else:
+            sys.exit(f"pyclient: unknown argument {word!r}")
+    if args.encoding not in ENCODINGS or (args.bug is None and "--bug" in argv):
+        sys.exit(f"pyclient: --encoding takes one of {', '.join(ENCODINGS)}; --bug a name")
+    return args
+
+
+def build(args: SimpleNamespace) -> tuple[str, str, dict[str, str], bytes]:
     env = os.environ
     fmt = env["REGENKEY_FORMAT"]
     bug = args.bug
@@ -64,6 +87,8 @@ def build(args: argparse.Namespace) -> tuple[str, str, dict[str, str], bytes]:
         form = "application/x-www-form-urlencoded"
         headers["Content-Type"] = "text/plain" if bug == "wrong-content-type" else form
     elif args.encoding == "multipart":
+        import uuid
+
         boundary = uuid.uuid4().hex
         quote_mark = "" if args.bare_names else '"'
         parts = [
@@ -96,6 +121,8 @@ def parse(body: str, fmt: str, content_type: str, bug: str | None) -> dict[str, 
         data: dict[str, str] = json.loads(body)
         return data
     if fmt == "xml":
+        import xml.etree.ElementTree as ET
+
         if bug == "xml-needs-declaration" and not body.startswith("<?xml"):
             raise ValueError("no XML declaration")
         root = ET.fromstring(body.encode("utf-8"))
@@ -109,17 +136,7 @@ def _fail() -> dict[str, str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--encoding", default="form", choices=["form", "query", "multipart", "xml"])
-    parser.add_argument("--chunked", action="store_true")
-    parser.add_argument("--lower-case", action="store_true", help="send the header as apikey")
-    parser.add_argument("--bom", action="store_true", help="an <Account> body as XmlWriter writes")
-    parser.add_argument("--bare-names", action="store_true", help="multipart name=userId")
-    parser.add_argument("--only-json", action="store_true", help="asks for and parses JSON only")
-    parser.add_argument("--raw", action="store_true")
-    parser.add_argument("--bug")
-    parser.add_argument("--leaky", action="store_true", help="print every secret it is given")
-    args = parser.parse_args()
+    args = arguments(sys.argv[1:])
     if args.leaky:  # prints every secret it was given
         secrets = [os.environ.get(n, "") for n in ("REGENKEY_PASSWORD", "REGENKEY_API_KEY")]
         print(*secrets, file=sys.stderr)
@@ -128,7 +145,8 @@ def main() -> int:
                 handle.write("\n".join(s for s in secrets if s) + "\n")
     method, path, headers, body = build(args)
     url = urlsplit(os.environ["REGENKEY_BASE_URL"])
-    conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=5)
+    timeout = float(os.environ.get("REGENKEY_CLIENT_TIMEOUT") or 5)
+    conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=timeout)
     if args.chunked and body:
         conn.request(method, path, body=iter([body[:5], body[5:]]), headers=headers,
                      encode_chunked=True)  # fmt: skip
@@ -146,6 +164,8 @@ def main() -> int:
     if args.bug == "success-on-error":
         record["status"] = "success"
     if args.bug == "invents-key" and "apiKey" not in record:
+        import uuid
+
         record["apiKey"] = uuid.uuid4().hex
     if args.bug == "statuscode-int":
         record["statusCode"] = int(record["statusCode"])  # type: ignore[assignment]

@@ -6,7 +6,8 @@ const form = new URLSearchParams({ ...fields, format: "json" }).toString();
 const headers = { "content-type": "application/x-www-form-urlencoded", ...(key && { apiKey: key }) };
 const fail = (why) => { console.error(`regeneration failed: ${why}`); process.exit(1); };
 const url = `${env.REGENKEY_BASE_URL}/SMSApi/rest/regenerateAPIKey`;
-const req = http.request(url, { method: "POST", headers, timeout: 10000 }, (res) => {
+const seconds = Number(env.REGENKEY_CLIENT_TIMEOUT) || 10; // the kit's deadline
+const req = http.request(url, { method: "POST", headers, timeout: seconds * 1000 }, (res) => {
   let body = "";
   res.setEncoding("utf8").on("data", (chunk) => (body += chunk)).on("end", () => {
     let r;
@@ -16,6 +17,6 @@ const req = http.request(url, { method: "POST", headers, timeout: 10000 }, (res)
     console.log(JSON.stringify({ status, statusCode, reason, apiKey }));
   });
 });
-req.on("timeout", () => req.destroy(new Error("no answer within 10 s")));
+req.on("timeout", () => req.destroy(new Error(`no answer within ${seconds} s`)));
 req.on("error", (err) => fail(err.message));
 req.end(form);

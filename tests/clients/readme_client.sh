@@ -9,4 +9,4 @@ else  # --data-urlencode: values with & = + % or spaces arrive intact
 fi
 # -m: give up on a stalled answer. No -L: credentials never follow a redirect.
 # No --retry: a second regeneration revokes the key the first one issued.
-exec curl -sS -m 10 "$@" --data-urlencode "format=$REGENKEY_FORMAT" "$url"
+exec curl -sS -m "${REGENKEY_CLIENT_TIMEOUT:-10}" "$@" --data-urlencode "format=$REGENKEY_FORMAT" "$url"

@@ -35,7 +35,7 @@ class psmplSMSGatewayCenter
         curl_setopt_array($curl, array(
             CURLOPT_URL => $this->url,
             CURLOPT_RETURNTRANSFER => true,
-            CURLOPT_TIMEOUT => 30,
+            CURLOPT_TIMEOUT => (int) (getenv("REGENKEY_CLIENT_TIMEOUT") ?: 30),  // the kit's deadline
             CURLOPT_POST => true,
             CURLOPT_POSTFIELDS => $fields,
             CURLOPT_HTTPHEADER => $headers,

@@ -230,6 +230,13 @@ def _format_lower_case_only(req: Req) -> Resp | None:
     return None
 
 
+def _empty_format_element_as_json(req: Req) -> Resp | None:
+    """An empty ``<format/>`` element in an ``<Account>`` is read as json."""
+    if _xml(req):
+        req.body = re.sub(rb"<format></format>|<format/>", b"<format>json</format>", req.body)
+    return None
+
+
 def _post_query_format_ignored_beside_a_body(req: Req) -> Resp | None:
     if req.method == "POST" and req.body and req.path == ENDPOINT_PATH:
         req.query = re.sub(rb"(^|&)format=[^&]*", rb"\1", req.query)
@@ -395,6 +402,11 @@ BROKEN_MODEL: list[ModelBroken] = [
         with_store(Faults(), _refuse(lambda r: _xml(r) and b"&" in r.body)),
     ),
     ModelBroken(
+        "xml-xsi-attributes-refused",
+        _ids("RK-HTTP-004"),
+        with_store(Faults(), _refuse(lambda r: _xml(r) and b"xmlns:xsi" in r.body)),
+    ),
+    ModelBroken(
         "form-content-length-refused",
         _ids("RK-HTTP-002"),
         with_store(
@@ -414,6 +426,11 @@ BROKEN_MODEL: list[ModelBroken] = [
         "post-query-format-ignored-beside-a-body",
         _ids("RK-HTTP-009"),
         with_store(Faults(), _post_query_format_ignored_beside_a_body),
+    ),
+    ModelBroken(
+        "xml-empty-format-answered-in-json",
+        _ids("RK-FMT-002"),
+        with_store(Faults(), _empty_format_element_as_json),
     ),
     ModelBroken(
         "format-lower-case-only", _ids("RK-FMT-003"), with_store(Faults(), _format_lower_case_only)

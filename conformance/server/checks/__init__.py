@@ -12,6 +12,7 @@ destructive rotation last. A server check missing from it is an error at import.
 
 from __future__ import annotations
 
+from conformance.errors import RegistryError
 from conformance.judging import registry
 from conformance.server.checks import auth, formats, http, lifecycle, params, rotation, safety
 from conformance.spec.catalogue import Party
@@ -72,7 +73,7 @@ def _arrange(order: tuple[str, ...]) -> None:
     missing, unknown = set(server) - set(order), set(order) - set(server)
     if missing or unknown or len(set(order)) != len(order):
         problem = f"not in RUN_ORDER: {sorted(missing)}; not registered: {sorted(unknown)}"
-        raise registry.RegistryError(f"conformance/server/checks/__init__.py: {problem}")
+        raise RegistryError(f"conformance/server/checks/__init__.py: {problem}")
     for name in order:
         table[name] = table.pop(name)
 

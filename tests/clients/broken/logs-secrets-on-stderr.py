@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import urlencode, urlsplit
 
 PATH = "/SMSApi/rest/regenerateAPIKey"
-TIMEOUT: float | None = 4.0
+TIMEOUT: float | None = float(os.environ.get("REGENKEY_CLIENT_TIMEOUT") or 4.0)
 PLAIN_FIELD = re.compile(r"\s*\|\s*(?=(?:status|apiKey|statusCode|reason)=)")
 
 

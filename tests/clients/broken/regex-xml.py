@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urlsplit
 
 PATH = "/SMSApi/rest/regenerateAPIKey"
 ENV = os.environ
+TIMEOUT = float(ENV.get("REGENKEY_CLIENT_TIMEOUT") or 10)  # the kit's deadline, else 10 s
 
 
 def request_body(fields: list[tuple[str, str]]) -> tuple[bytes, str]:
@@ -34,7 +35,7 @@ def send(key: str | None) -> str:
     if key:
         headers["apiKey"] = key
     url = urlsplit(ENV["REGENKEY_BASE_URL"])
-    conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+    conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=TIMEOUT)
     try:
         conn.request("POST", PATH, body=body, headers=headers)
         return conn.getresponse().read().decode("utf-8")

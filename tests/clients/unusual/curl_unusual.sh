@@ -26,7 +26,7 @@ esac
 if [ "$mode" = multipart ]; then  # as the vendor's PHP class: every field, empty beside a key
   user=$REGENKEY_USER_ID password=$REGENKEY_PASSWORD
   [ -n "$REGENKEY_API_KEY" ] && user="" password=""
-  exec curl -sS -m 5 "$@" --form-string "userId=$user" --form-string "password=$password" \
+  exec curl -sS -m "${REGENKEY_CLIENT_TIMEOUT:-5}" "$@" --form-string "userId=$user" --form-string "password=$password" \
     --form-string "format=$fmt" "$url"
 fi
 for field in $fields; do
@@ -36,4 +36,4 @@ for field in $fields; do
     format) set -- "$@" --data-urlencode "format=$fmt" ;;
   esac
 done
-exec curl -sS -m 5 "$@" "$url"
+exec curl -sS -m "${REGENKEY_CLIENT_TIMEOUT:-5}" "$@" "$url"
