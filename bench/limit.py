@@ -38,11 +38,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from bench.common import BIN, ROOT, Server, env, measure, reference_server, summary
-from bench.suite import PASSWORD, REQUEST_LINE, USER
+from bench import suite
+from bench.common import ROOT, Server, env, reference_server, summary
+from bench.suite import PASSWORD, USER
 
 #: A check-server run here is bounded too, but 10,000 examples against the
 #: modern password cost on a loaded machine take longer than suite's default.
@@ -208,32 +208,9 @@ def _lines(srv: Server) -> int:
     return len(srv.log.read_text(encoding="utf-8", errors="replace").splitlines())
 
 
-def _check_server(srv: Server, size: int, seed: int) -> dict[str, Any]:
-    """``check-server`` as :func:`bench.suite.check_server` runs it, with a
-    longer bound (:data:`CHECK_TIMEOUT_S`)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        command = [str(BIN / "regenkey"), "check-server", "--base-url", srv.url]
-        command += ["--user-id", USER, "--max-examples", str(size), "--seed", str(seed)]
-        command += ["--report-dir", tmp]
-        before = srv.log_lines(REQUEST_LINE)
-        run = measure(command, env(REGENKEY_PASSWORD=PASSWORD), timeout=CHECK_TIMEOUT_S)
-        path = Path(tmp) / "report.json"
-        if not path.exists():
-            raise RuntimeError(f"check-server wrote no report (exit {run.returncode})")
-        report = json.loads(path.read_text(encoding="utf-8"))
-    return {
-        "wall_s": run.seconds,
-        "internal_s": report["duration_s"],
-        "cpu_s": run.cpu_s,
-        "requests_seen_by_server": srv.log_lines(REQUEST_LINE) - before,
-        "exit_code": run.returncode,
-        "verdict": report["verdict"],
-    }
-
-
 def _measured(srv: Server, size: int, seed: int) -> dict[str, Any]:
     before = _lines(srv)
-    run = _check_server(srv, size, seed)
+    run = suite.check_server(srv, size, seed, timeout=CHECK_TIMEOUT_S)
     return {**run, "server_hashing_s": _hashing_s(srv, before)}
 
 

@@ -47,15 +47,19 @@ REGENERATED = "result=success"
 REQUEST_LINE = "regenkey.server "
 
 
-def check_server(srv: Server, max_examples: int, seed: int) -> dict[str, Any]:
+def check_server(srv: Server, max_examples: int, seed: int, timeout: float = 300) -> dict[str, Any]:
+    """One ``regenkey check-server`` run, stopped after ``timeout`` seconds."""
     with tempfile.TemporaryDirectory() as tmp:
         command = [
             str(BIN / "regenkey"), "check-server", "--base-url", srv.url, "--user-id", USER,
             "--max-examples", str(max_examples), "--seed", str(seed), "--report-dir", tmp,
         ]  # fmt: skip
         before = (srv.log_lines(REQUEST_LINE), srv.log_lines(REGENERATED))
-        run = measure(command, env(REGENKEY_PASSWORD=PASSWORD))
-        report = json.loads((Path(tmp) / "report.json").read_text(encoding="utf-8"))
+        run = measure(command, env(REGENKEY_PASSWORD=PASSWORD), timeout=timeout)
+        path = Path(tmp) / "report.json"
+        if not path.exists():
+            raise RuntimeError(f"check-server wrote no report (exit {run.returncode})")
+        report = json.loads(path.read_text(encoding="utf-8"))
     return _result(run, report["cases"], report["duration_s"], srv, before, report["verdict"])
 
 
