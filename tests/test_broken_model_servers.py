@@ -263,6 +263,7 @@ PROBES: dict[str, Callable[[Client], bool]] = {
     "revoked-key-issued-again": _reissued,
     "head-rotates": _rotated_by("HEAD"),
     "put-rotates": _rotated_by("PUT"),
+    "foo-rotates": _rotated_by("FOO"),
     "counter-keys-dressed-as-uuids": _counter,
 }
 

@@ -199,6 +199,14 @@ def test_random_keys_pass_every_test() -> None:
         assert unpredictability_problem(raw) is None, seed
 
 
+def _forced_bit(rng: random.Random, byte: int, keep: int, mask: int) -> str:
+    raw = bytearray(rng.getrandbits(128).to_bytes(16, "big"))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    raw[byte] = (raw[byte] & keep) | mask
+    return raw.hex()
+
+
 @pytest.mark.parametrize(
     "keys",
     [
@@ -209,11 +217,31 @@ def test_random_keys_pass_every_test() -> None:
         [_uuid_shaped("".join(random.Random(i).choices("0123456789", k=32))) for i in range(20)],
         [_uuid_shaped("5eed" + uuid.uuid4().hex[4:]) for _ in range(20)],
         [_uuid_shaped(f"{random.Random(i).getrandbits(64):016x}" * 2) for i in range(20)],
+        # the version byte masked with | 65 instead of | 0x40 (a mutant of the
+        # reference server's store.py that survived until 2026-12-02)
+        [_forced_bit(random.Random(i), 6, 0x0F, 65) for i in range(40)],
+        [_forced_bit(random.Random(i), 8, 0x3F, 129) for i in range(40)],
     ],
-    ids=["counter", "timestamp", "uuid1", "md5-of-counter", "decimal", "fixed-prefix", "repeat"],
+    ids=[
+        "counter",
+        "timestamp",
+        "uuid1",
+        "md5-of-counter",
+        "decimal",
+        "fixed-prefix",
+        "repeat",
+        "forced-version-bit",
+        "forced-variant-bit",
+    ],
 )
 def test_structured_keys_fail(keys: list[str]) -> None:
     assert unpredictability_problem(keys) is not None
+
+
+def test_a_forced_bit_needs_35_keys_to_be_seen() -> None:
+    keys = [_forced_bit(random.Random(i), 6, 0x0F, 65) for i in range(35)]
+    assert unpredictability_problem(keys) == "bit 0 of digit 14 is set in 35 of 35 keys"
+    assert unpredictability_problem(keys[:34]) is None
 
 
 def test_a_hash_of_a_timestamp_of_the_run_fails() -> None:

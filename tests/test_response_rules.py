@@ -15,7 +15,7 @@ import conformance.server.checks as server_checks
 from conformance import Redactor
 from conformance.judging.registry import RegistryError, registered_checks
 from conformance.judging.results import RunResult
-from conformance.judging.rules import RESPONSE_RULES, Response, judge
+from conformance.judging.rules import RESPONSE_RULES, Response, judge, no_server_error
 from conformance.judging.spellings import KnownKeys
 from conformance.protocol.records import Format, Record
 from conformance.protocol.wire import Encoding, RequestSpec, build
@@ -162,3 +162,12 @@ def test_the_run_order_is_the_written_one_and_covers_every_check() -> None:
     with pytest.raises(RegistryError, match="not in RUN_ORDER"):
         server_checks._arrange(order[1:])  # a check left out is an error, not run last
     assert tuple(c.name for c in registered_checks(Party.SERVER)) == order
+
+
+def test_a_501_is_no_fault_only_for_a_method_the_server_need_not_implement() -> None:
+    for method in ("FOO", "PUT", "delete"):
+        assert no_server_error(Response(501, (), b"", None, method=method)) is None, method
+    for method in ("GET", "POST", "HEAD"):
+        assert no_server_error(Response(501, (), b"", None, method=method)) == "HTTP 501"
+    assert no_server_error(Response(500, (), b"", None, method="FOO")) == "HTTP 500"
+    assert no_server_error(Response(503, (), b"", None, method="FOO")) == "HTTP 503"

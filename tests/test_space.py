@@ -15,7 +15,7 @@ import subprocess
 import sys
 import unicodedata
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from hypothesis import given, settings
@@ -45,7 +45,7 @@ from conformance.server.space import (
     shapes,
     to_spec,
 )
-from conformance.server.space_values import near_key_list, near_password_list
+from conformance.server.space_values import AWKWARD_EXAMPLES, near_key_list, near_password_list
 from reference_impl.server.requests import Params, Refused, read_params
 from tests.test_wire import echo_server, needs_curl
 
@@ -235,6 +235,15 @@ def test_awkward_values_reach_every_kind() -> None:
     assert any(len(v) >= 2000 for v in drawn)
     assert any(v.startswith(" ") or v.endswith(" ") for v in drawn)
     assert any(not v.isascii() for v in drawn)
+
+
+def test_awkward_examples_need_each_kind_of_escape_alone() -> None:
+    """A form or query text with ``%`` and no ``+``, and one with ``+`` and no
+    ``%``, besides those with both (a decoder that skips one kind shows)."""
+    texts = [urlencode({"password": v}) for v in AWKWARD_EXAMPLES]
+    assert any("%" in t and "+" not in t for t in texts)
+    assert any("+" in t and "%" not in t for t in texts)
+    assert any("+" in t and "%" in t for t in texts)
 
 
 @pytest.mark.parametrize("fmt", list(Format))

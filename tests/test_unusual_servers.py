@@ -89,6 +89,7 @@ SHOWS: dict[str, tuple[str, bool, Shows]] = {
     "slow-password-hashing": ("plain", False, lambda r, s: s >= 0.06),
 }
 SHOWN_BY_ITS_VERDICT = {"non-uuid-random-keys"}  # RK-KEY-002 NON-STRICT above, and only it
+SHOWN_BY_FOO = {"unknown-method-501": 501, "unknown-method-400": 400}
 
 
 def _raw_answer(server: Unusual, fmt: str, right: bool) -> tuple[bytes, float]:
@@ -114,7 +115,20 @@ def _raw_answer(server: Unusual, fmt: str, right: bool) -> tuple[bytes, float]:
 
 
 def test_every_variant_is_shown() -> None:
-    assert set(SHOWS) | SHOWN_BY_ITS_VERDICT == {s.name for s in UNUSUAL}
+    assert set(SHOWS) | SHOWN_BY_ITS_VERDICT | set(SHOWN_BY_FOO) == {s.name for s in UNUSUAL}
+
+
+@pytest.mark.parametrize("name", sorted(SHOWN_BY_FOO))
+def test_an_unknown_method_gets_the_variant_s_status(name: str) -> None:
+    (server,) = [s for s in UNUSUAL if s.name == name]
+    store = server.store()
+    with serving(server.make(store, Accounts("Sandbox-raw-123", "x"))) as base_url:
+        host, port = base_url.removeprefix("http://").split(":")
+        request = f"FOO {ENDPOINT_PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(request.encode())
+            raw = sock.recv(65536)
+    assert raw.startswith(b"HTTP/1.1 %d " % SHOWN_BY_FOO[name]), raw[:200]
 
 
 @pytest.mark.parametrize("name", sorted(SHOWS))

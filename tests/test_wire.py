@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -138,6 +139,12 @@ SPECS = {
         "POST", Encoding.FORM, CREDS[:2], query=(("format", "xml"),), chunked=True
     ),
     "get query": RequestSpec("GET", Encoding.QUERY, CREDS),
+    "get query percent-space": RequestSpec(
+        "GET", Encoding.QUERY, CREDS, style=frozenset({"percent-space"})
+    ),
+    "form percent-space": RequestSpec(
+        "POST", Encoding.FORM, CREDS, style=frozenset({"percent-space"})
+    ),
     "get query + extra": RequestSpec("GET", Encoding.QUERY, CREDS[:2], query=(("format", "x"),)),
     "post query": RequestSpec(
         "POST", Encoding.QUERY, CREDS, content_type="application/x-www-form-urlencoded"
@@ -208,6 +215,16 @@ def test_default_bytes_are_the_pages() -> None:
     form = build("", RequestSpec("POST", Encoding.FORM, (("userId", "a b"), ("password", "&"))))
     assert form.body == b"userId=a+b&password=%26"
     assert dict(form.headers)["Content-Type"] == "application/x-www-form-urlencoded"
+
+
+def test_percent_space_writes_no_plus() -> None:
+    """``percent-space`` writes a space as %20 (and ``+`` as %2B): a text with
+    ``%`` and no ``+``, which both decoders read back as the same values."""
+    pairs = (("userId", "a b"), ("password", "x+y z"))
+    spec = RequestSpec("GET", Encoding.QUERY, pairs, style=frozenset({"percent-space"}))
+    query = build("", spec).url.split("?", 1)[1]
+    assert query == "userId=a%20b&password=x%2By%20z"
+    assert parse_qsl(query) == list(pairs)
 
 
 REFS = [{"references"}]

@@ -102,6 +102,7 @@ class Response:
     passwords: tuple[str, ...] = ()
     keys: KnownKeys = field(default_factory=KnownKeys)
     broken: frozenset[str] = frozenset()  # the body rules the body breaks
+    method: str = "GET"  # the request's method
 
     @property
     def issued(self) -> str | None:
@@ -168,9 +169,17 @@ def broken(response: Response, rids: Iterable[str] | None = None) -> set[str]:
     return {rid for rid in chosen if RESPONSE_RULES[rid].judge(response) is not None}
 
 
+#: Methods every general-purpose server implements (RFC 9110 section 9.1):
+#: a 501 (Not Implemented) to any other is the answer RFC 9110 asks for.
+IMPLEMENTED_METHODS = frozenset({"GET", "HEAD", "POST"})
+
+
 @response_rule("RK-SAFE-001", "no 5xx for any client input", "a status below 500")
 def no_server_error(r: Response) -> str | None:
-    """RK-SAFE-001: no request, however malformed, gets a 5xx status."""
+    """RK-SAFE-001: no request, however malformed, gets a 5xx status; a 501 to a
+    method other than GET, HEAD and POST is no fault (RFC 9110 section 9.1)."""
+    if r.status == 501 and r.method.upper() not in IMPLEMENTED_METHODS:
+        return None
     return None if r.status < 500 else f"HTTP {r.status}"
 
 

@@ -4,7 +4,7 @@
 parameters, with the style flags of :class:`~conformance.protocol.wire.RequestSpec`
 (``bare-names``, ``filename``, ``format-file``; ``bom``, ``no-declaration``,
 ``cdata``, ``entities``, ``references``, ``crlf``, ``xsi``). :func:`form_text` is the
-urlencoded form (and query) text.
+urlencoded form (and query) text (``percent-space``: a space as ``%20``).
 
 The ``shell_*`` functions write the same bytes as a bash word: literal text
 single-quoted (or ``$'...'`` when it holds CR, LF, tabs or a BOM), and a secret
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote, quote_plus, urlencode
 from xml.sax.saxutils import escape
 
 Params = tuple[tuple[str, str], ...]
@@ -30,7 +30,7 @@ NAMED_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&
 
 MULTIPART_FLAGS = frozenset({"bare-names", "filename", "format-file"})
 XML_FLAGS = frozenset({"bom", "no-declaration", "cdata", "entities", "references", "crlf", "xsi"})
-FORM_FLAGS = frozenset({"media-params"})
+FORM_FLAGS = frozenset({"media-params", "percent-space"})
 FLAGS = MULTIPART_FLAGS | XML_FLAGS | FORM_FLAGS
 FORM_MEDIA_PARAMS = "application/x-www-form-urlencoded; charset=UTF-8"
 #: The root's attributes with ``xsi``: the XML Schema instance namespace and
@@ -44,9 +44,18 @@ XSI_ATTRIBUTES = (
 )
 
 
-def form_text(params: Params) -> str:
-    """``urlencode``: space as ``+``, only ``A-Z a-z 0-9 _ . - ~`` left as they are."""
+def form_text(params: Params, style: frozenset[str] = frozenset()) -> str:
+    """``urlencode``: space as ``+`` (as ``%20`` with ``percent-space``: both
+    decode to a space, WHATWG URL application/x-www-form-urlencoded parsing),
+    only ``A-Z a-z 0-9 _ . - ~`` left as they are."""
+    if "percent-space" in style:
+        return urlencode(params, quote_via=quote)
     return urlencode(params)
+
+
+def form_value(value: str, style: frozenset[str] = frozenset()) -> str:
+    """One value (or name) as :func:`form_text` writes it."""
+    return quote(value, safe="") if "percent-space" in style else quote_plus(value)
 
 
 def part_head(name: str, boundary: str, style: frozenset[str]) -> str:
@@ -124,6 +133,10 @@ _AWK = {
     "form": '{for(i=1;i<=NF;i++){c=$i+0;if(c==32)printf "+";'
     f'else if({_KEEP}||c==45||c==46||c==95||c==126)printf "%c",c;'
     'else printf "%%%02X",c}}',
+    # the same with percent-space: space as %20
+    "form20": '{for(i=1;i<=NF;i++){c=$i+0;if(c==32)printf "%%20";'
+    f'else if({_KEEP}||c==45||c==46||c==95||c==126)printf "%c",c;'
+    'else printf "%%%02X",c}}',
     "xml": '{for(i=1;i<=NF;i++){c=$i+0;if(c==38)printf "&amp;";else if(c==60)printf "&lt;";'
     'else if(c==62)printf "&gt;";else printf "%c",c}}',
     "entities": "{for(i=1;i<=NF;i++){c=$i+0;if(c>=128||" + _KEEP + ')printf "%c",c;'
@@ -160,7 +173,8 @@ def shell_literal(text: str) -> str:
 
 def shell_secret(variable: str, encoding: str = "raw") -> str:
     """A bash word for the value of ``$variable``, encoded as ``encoding``
-    (``raw``, ``form``, ``xml``, ``entities``, ``references``, ``cdata``) byte for byte."""
+    (``raw``, ``form``, ``form20``, ``xml``, ``entities``, ``references``,
+    ``cdata``) byte for byte."""
     if encoding == "raw":
         return f'"${variable}"'
     program = _AWK[encoding]
@@ -216,12 +230,15 @@ def xml_segments(params: Params, style: frozenset[str], secret: dict[str, str]) 
     return out
 
 
-def form_segments(params: Params, secret: dict[str, str]) -> list[Segment]:
+def form_segments(
+    params: Params, secret: dict[str, str], style: frozenset[str] = frozenset()
+) -> list[Segment]:
     """``name=value&...`` as segments, secrets percent-encoded in the shell."""
     out: list[Segment] = []
+    encoding = "form20" if "percent-space" in style else "form"
     for n, (name, value) in enumerate(params):
-        out.append((("&" if n else "") + quote_plus(name) + "=", None, ""))
-        out.append(_value_segment(name, value, secret, "form", quote_plus(value)))
+        out.append((("&" if n else "") + form_value(name, style) + "=", None, ""))
+        out.append(_value_segment(name, value, secret, encoding, form_value(value, style)))
     return out
 
 

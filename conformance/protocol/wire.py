@@ -12,7 +12,8 @@ Style flags (``RequestSpec.style``): multipart ``bare-names``, ``filename`` and
 ``format-file`` (a filename on the format part only); XML ``bom``,
 ``no-declaration``, ``cdata``, ``entities``, ``references`` (every ASCII
 character as a character reference), ``crlf``; form
-``media-params`` (``application/x-www-form-urlencoded; charset=UTF-8``). A flag
+``media-params`` (``application/x-www-form-urlencoded; charset=UTF-8``); form and
+query ``percent-space`` (a space written ``%20``, not ``+``). A flag
 that does not belong to the spec's encoding changes nothing.
 
 The curl line needs bash (``$'...'`` words), ``od`` and ``awk`` (to encode a
@@ -110,9 +111,9 @@ def build(base_url: str, spec: RequestSpec) -> WireRequest:
     content_type = spec.content_type
     pairs = _query_pairs(spec)
     if pairs:
-        url += ("&" if "?" in url else "?") + form_text(pairs)
+        url += ("&" if "?" in url else "?") + form_text(pairs, spec.style)
     if spec.encoding is Encoding.FORM:
-        body = form_text(spec.params).encode("ascii")
+        body = form_text(spec.params, spec.style).encode("ascii")
         media = "media-params" in spec.style
         content_type = content_type or (
             FORM_MEDIA_PARAMS if media else "application/x-www-form-urlencoded"
@@ -154,7 +155,7 @@ def _raw_word(body: bytes) -> str:
 
 def _body_segments(spec: RequestSpec, boundary: str) -> list[Segment] | None:
     if spec.encoding is Encoding.FORM:
-        return form_segments(spec.params, SECRET_VARIABLES)
+        return form_segments(spec.params, SECRET_VARIABLES, spec.style)
     if spec.encoding is Encoding.MULTIPART:
         return multipart_segments(spec.params, boundary, spec.style, SECRET_VARIABLES)
     if spec.encoding is Encoding.XML:
@@ -187,7 +188,7 @@ def curl_command(base_url: str, spec: RequestSpec) -> str:
         target: list[Segment] = [(start, None, "")]
         for n, pair in enumerate(pairs):
             target += [("&", None, "")] if n else []
-            target += form_segments((pair,), SECRET_VARIABLES)
+            target += form_segments((pair,), SECRET_VARIABLES, spec.style)
         words += ["--request-target", shell_word(target)]
     segments = _body_segments(spec, boundary)
     if segments is not None:

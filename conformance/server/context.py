@@ -260,6 +260,7 @@ class ServerContext:
             passwords,
             self.keys,
             ex.verdict.requirement_ids if ex.verdict is not None else frozenset(),
+            ex.spec.method,
         )
 
     def _apply(self, rid: str, ex: Exchange, response: Response) -> bool:

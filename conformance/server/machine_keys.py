@@ -3,11 +3,13 @@
 Every test below looks only at the 30 hex digits a version-4 UUID leaves
 random (positions 12 and 16 hold its version and variant, which RK-KEY-002
 asks for), and each one fails a random generator with a probability under
-:data:`ALPHA` (1e-8); six of them make a false failure less likely than
+:data:`ALPHA` (1e-8); seven of them make a false failure less likely than
 1e-7 per run. What they catch: a counter or a timestamp written in hex (a
 digit that hardly changes, long shared prefixes, successive keys close as
 numbers), digits from a smaller alphabet, a fixed part (a MAC address, a
-prefix), and the MD5, SHA-1 or SHA-256 of a small counter or of a
+prefix), a bit the generator forces or favours (one of the 120 bits of the
+free digits set in nearly every key, as a wrong mask of the version byte
+would), and the MD5, SHA-1 or SHA-256 of a small counter or of a
 timestamp of the run in seconds or milliseconds. A hash of a secret seed
 cannot be told from random by any test, and no test tries.
 """
@@ -97,6 +99,23 @@ def _positions(keys: Sequence[str]) -> str | None:
     return None
 
 
+def _bits(keys: Sequence[str]) -> str | None:
+    """One bit of the free digits set (or clear) in far more keys than chance
+    allows: a mask that forces or favours it. With 120 bits tried, a bit
+    constant over all keys fails a random generator only from 35 keys on."""
+    n = len(keys)
+    bits = len(FREE) * 4
+    values = [int(_free(k), 16) for k in keys]
+    for bit in range(bits):
+        ones = sum((v >> bit) & 1 for v in values)
+        most = max(ones, n - ones)
+        if 2 * bits * binomial_tail(n, most, 0.5) < ALPHA:
+            digit = FREE[len(FREE) - 1 - bit // 4] + 1
+            kind = "set" if ones > n - ones else "clear"
+            return f"bit {bit % 4} of digit {digit} is {kind} in {most} of {n} keys"
+    return None
+
+
 def _shared_ends(keys: Sequence[str]) -> str | None:
     pairs = len(keys) * (len(keys) - 1) / 2
     for label, start, stop in (("prefix", 0, 12), ("suffix", 17, 32)):
@@ -159,7 +178,7 @@ def unpredictability_problem(
     distinct = list(dict.fromkeys(k for k in keys if len(k) == 32 and set(k) <= set(HEX)))
     if len(distinct) < MIN_KEYS:
         raise ValueError(f"{len(distinct)} distinct keys; at least {MIN_KEYS} are needed")
-    for test in (_digits, _positions, _shared_ends, _self_similar, _close):
+    for test in (_digits, _positions, _bits, _shared_ends, _self_similar, _close):
         problem = test(distinct)
         if problem is not None:
             return problem

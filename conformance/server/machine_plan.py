@@ -6,7 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from conformance.protocol.records import Format
-from conformance.server.machine_steps import MAIN, NEAR_PASSWORDS, PLAIN, SECOND, Kind, Step
+from conformance.server.machine_steps import (
+    MAIN,
+    NEAR_PASSWORDS,
+    OTHER_METHODS,
+    PLAIN,
+    SECOND,
+    Kind,
+    Step,
+)
 from conformance.server.space import COVERING_SIZE, AuthForm, Carrier, Shape, schedule
 from conformance.server.space_shape import (
     BODY_CARRIERS,
@@ -80,7 +88,8 @@ def covering(seed: int, second: bool) -> list[Step]:
         steps[:0] = [Step(use, SECOND, PLAIN), Step(use, MAIN, PLAIN, pick=1)]
     heads = [Step(Kind.OTHER_METHOD, MAIN, PLAIN, pick=0), Step(use, MAIN, PLAIN)]
     others = [
-        Step(Kind.OTHER_METHOD, MAIN, next(shape), pick=p, by_key=p % 2 == 1) for p in range(1, 5)
+        Step(Kind.OTHER_METHOD, MAIN, next(shape), pick=p, by_key=p % 2 == 1)
+        for p in range(1, len(OTHER_METHODS))
     ]
     # every wrong password and every bad key near the right one, once
     carriers = list(Carrier)

@@ -33,7 +33,9 @@ from conformance.server.space_shape import methods_for, nearest_legal
 from conformance.server.space_values import Malformed, malformed
 
 MAIN, SECOND = "main", "second"
-OTHER_METHODS = ("HEAD", "PUT", "DELETE", "PATCH", "OPTIONS")
+#: FOO: an extension method, which some HTTP parsers refuse before the app sees it.
+EXTENSION_METHOD = "FOO"
+OTHER_METHODS = ("HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", EXTENSION_METHOD)
 #: The plain shape: a form POST asking for JSON (logins and follow-up questions).
 PLAIN = Shape("POST", Carrier.FORM, AuthForm.CREDENTIALS, format_spelling="json")
 _RANDOM_HEX = "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')"

@@ -17,7 +17,7 @@ class Carrier(StrEnum):
 
     - ``QUERY``: the query string, no body (RK-HTTP-003 for GET; with another
       method, RK-HTTP-008's request). Only with GET, HEAD, OPTIONS, PUT,
-      PATCH, DELETE (a POST with a query is ``POST_QUERY``).
+      PATCH, DELETE, FOO (a POST with a query is ``POST_QUERY``).
     - ``FORM``: an ``application/x-www-form-urlencoded`` body (RK-HTTP-002).
     - ``FORM_PARAMS``: the same with media-type parameters on the
       Content-Type (``; charset=UTF-8``): RFC 9110 section 8.3.1, a server
@@ -129,8 +129,9 @@ class AuthForm(StrEnum):
 
 
 #: GET and POST (the page's samples); the others for RK-HTTP-008 (SHOULD 405)
-#: and "a request that returned no new key rotates nothing" (HEAD included).
-METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+#: and "a request that returned no new key rotates nothing" (HEAD included);
+#: FOO, an extension method, which some HTTP parsers refuse before the app.
+METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "FOO")
 #: The apiKey header in several letter cases (RK-AUTH-003; "apikey" is the PHP class's).
 HEADER_NAMES = ("apiKey", "apikey", "APIKEY", "ApiKey", "aPIkEy")
 #: None: no format parameter, and "" an empty one (plain, RK-FMT-002); the three

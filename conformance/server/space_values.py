@@ -85,6 +85,11 @@ AWKWARD_EXAMPLES = (
     unicodedata.normalize("NFC", "café"),
     unicodedata.normalize("NFD", "café"),
     "%41%zz+%",
+    # one kind of escape only in a form or query: a%2541b and 100%25 (no +),
+    # a+b (a space, no %)
+    "a%41b",
+    "100%",
+    "a b",
 )
 LONG_SIZE = 2500
 

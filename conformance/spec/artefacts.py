@@ -11,11 +11,13 @@ import json
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import xmlschema
 import yaml
 from lark import Lark
+
+if TYPE_CHECKING:  # imported on first use: a plain call never loads it
+    import xmlschema
 
 SPEC_PACKAGE = "regenkey_spec"
 
@@ -78,6 +80,8 @@ def error_schema() -> dict[str, Any]:
 def _xsd(relative: str) -> xmlschema.XMLSchema:
     # Read from text so that nothing depends on a filesystem path; the
     # schemas have no includes or imports.
+    import xmlschema
+
     return xmlschema.XMLSchema(spec_text(relative))
 
 

@@ -21,7 +21,6 @@ from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
-import jsonschema
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -148,6 +147,8 @@ def validate_json(body: bytes | str) -> BodyVerdict:
         if is_error
         else ("schemas/success.schema.json", success_schema())
     )
+    import jsonschema  # on first use: the fast path answers ordinary bodies without it
+
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(
         validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_schema_path]

@@ -459,6 +459,8 @@ BROKEN_MODEL: list[ModelBroken] = [
     ),
     ModelBroken("head-rotates", _ids("RK-ROT-009"), _rotates_on("HEAD")),
     ModelBroken("put-rotates", _ids("RK-ROT-009"), _rotates_on("PUT")),
+    # an extension method (FOO) reaches the app and rotates before its refusal
+    ModelBroken("foo-rotates", _ids("RK-ROT-009"), _rotates_on("FOO")),
     ModelBroken(
         "counter-keys-dressed-as-uuids", _ids("RK-KEY-003"), with_store(Faults(counter_keys=True))
     ),

@@ -441,6 +441,33 @@ class SlowStore(MemoryStore):
 
 
 @dataclass(frozen=True)
+class UnknownMethod:
+    """An extension method (``FOO``) refused with ``status`` before the app sees
+    it: 501 as RFC 9110 section 9.1 asks (PHP's built-in server), or 400 as
+    Node's HTTP parser does (RK-HTTP-008, RK-SAFE-001)."""
+
+    app: ASGI
+    status: int
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in (
+            "GET",
+            "HEAD",
+            "POST",
+            "PUT",
+            "DELETE",
+            "PATCH",
+            "OPTIONS",
+        ):
+            await self.app(scope, receive, send)
+            return
+        body = b"Not Implemented" if self.status == 501 else b"Bad Request"
+        headers = [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+@dataclass(frozen=True)
 class Unusual:
     name: str
     make: Make
@@ -475,4 +502,6 @@ UNUSUAL: list[Unusual] = [
         allowed=frozenset({"RK-KEY-002"}),
     ),
     Unusual("slow-password-hashing", _reference, store=SlowStore),
+    Unusual("unknown-method-501", lambda store, accounts: UnknownMethod(build_app(store), 501)),
+    Unusual("unknown-method-400", lambda store, accounts: UnknownMethod(build_app(store), 400)),
 ]

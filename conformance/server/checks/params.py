@@ -52,7 +52,10 @@ def encoded_password_authenticates(ctx: ServerContext) -> None:
         carrier = _CARRIERS.get(encoding)
         if carrier is not None and not _usable(ctx, carrier):
             continue  # that encoding fails for any password: its own id says so
-        spec = RequestSpec(method, encoding, params)
+        # The query writes a space as %20, the form as +: each text then holds
+        # one kind of escape or both (the password's other characters are %XX).
+        style = frozenset({"percent-space"}) if encoding is Encoding.QUERY else frozenset()
+        spec = RequestSpec(method, encoding, params, style=style)
         ex = ctx.send(spec, Format.JSON, account=account, error_rule=None)
         refused = ex.new_key is None and ex.observed_key is None
         if encoding is Encoding.XML and refused and not _references_read(ctx):
@@ -67,6 +70,9 @@ def unknown_parameters_are_ignored(ctx: ServerContext) -> None:
     Each request regenerates the key (``ctx.send`` keeps ``ctx.account``
     current); a refusal reports only this SHOULD (``probe``). Multipart only
     when RK-HTTP-005 holds; XML not at all (account.xsd allows no other child).
+    The form and the query also carry one long unknown value (2,500
+    characters), so that the request is several KiB and reaches a server in
+    more than one of its reads (a client's own note or tracking blob).
     """
     for method, encoding in (
         ("POST", Encoding.FORM),
@@ -78,6 +84,8 @@ def unknown_parameters_are_ignored(ctx: ServerContext) -> None:
         user, password = ctx.credentials(None)
         params: tuple[tuple[str, str], ...] = (("senderId", "TEST"), user, ("extra", ""), password)
         params += (("format", "json"), ("submit", "Regenerate"))
+        if encoding is not Encoding.MULTIPART:
+            params += (("note", LONG_NOTE),)
         spec = RequestSpec(method, encoding, params)
         what = f"unknown parameters in a {encoding} request should be ignored"
         probe(ctx, "RK-PARAM-004", spec, Format.JSON, what)
@@ -92,6 +100,7 @@ def _references_read(ctx: ServerContext) -> bool:
 
 
 _REFERENCES = frozenset({"references"})
+LONG_NOTE = "n0te-" * 500  # an unknown parameter of 2,500 characters (RK-PARAM-004)
 
 # The requirement of each encoding beyond the form and the query (both foundations).
 _CARRIERS = {Encoding.MULTIPART: "RK-HTTP-005", Encoding.XML: "RK-HTTP-004"}
