@@ -128,15 +128,16 @@ def account_xml(params: Params, style: frozenset[str] = frozenset()) -> bytes:
 # --- shell words ------------------------------------------------------------
 
 _KEEP = "(c>=48&&c<=57)||(c>=65&&c<=90)||(c>=97&&c<=122)"
+_FORM_AWK = (
+    '{for(i=1;i<=NF;i++){c=$i+0;if(c==32)printf "%s";'
+    + f'else if({_KEEP}||c==45||c==46||c==95||c==126)printf "%%c",c;'
+    + 'else printf "%%%%%%02X",c}}'
+)
 _AWK = {
     # urlencode (quote_plus): space as +, A-Z a-z 0-9 _ . - ~ kept
-    "form": '{for(i=1;i<=NF;i++){c=$i+0;if(c==32)printf "+";'
-    f'else if({_KEEP}||c==45||c==46||c==95||c==126)printf "%c",c;'
-    'else printf "%%%02X",c}}',
+    "form": _FORM_AWK % "+",
     # the same with percent-space: space as %20
-    "form20": '{for(i=1;i<=NF;i++){c=$i+0;if(c==32)printf "%%20";'
-    f'else if({_KEEP}||c==45||c==46||c==95||c==126)printf "%c",c;'
-    'else printf "%%%02X",c}}',
+    "form20": _FORM_AWK % "%%20",
     "xml": '{for(i=1;i<=NF;i++){c=$i+0;if(c==38)printf "&amp;";else if(c==60)printf "&lt;";'
     'else if(c==62)printf "&gt;";else printf "%c",c}}',
     "entities": "{for(i=1;i<=NF;i++){c=$i+0;if(c>=128||" + _KEEP + ')printf "%c",c;'

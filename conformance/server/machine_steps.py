@@ -29,12 +29,10 @@ from conformance.protocol.wire import RequestSpec
 from conformance.server.model import Model, Presented
 from conformance.server.sequence import NUL_PADDED
 from conformance.server.space import AuthForm, Carrier, Shape, describe, legal, shapes, to_spec
-from conformance.server.space_shape import methods_for, nearest_legal
+from conformance.server.space_shape import EXTENSION_METHOD, methods_for, nearest_legal
 from conformance.server.space_values import Malformed, malformed
 
 MAIN, SECOND = "main", "second"
-#: FOO: an extension method, which some HTTP parsers refuse before the app sees it.
-EXTENSION_METHOD = "FOO"
 OTHER_METHODS = ("HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", EXTENSION_METHOD)
 #: The plain shape: a form POST asking for JSON (logins and follow-up questions).
 PLAIN = Shape("POST", Carrier.FORM, AuthForm.CREDENTIALS, format_spelling="json")

@@ -131,7 +131,8 @@ class AuthForm(StrEnum):
 #: GET and POST (the page's samples); the others for RK-HTTP-008 (SHOULD 405)
 #: and "a request that returned no new key rotates nothing" (HEAD included);
 #: FOO, an extension method, which some HTTP parsers refuse before the app.
-METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "FOO")
+EXTENSION_METHOD = "FOO"
+METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", EXTENSION_METHOD)
 #: The apiKey header in several letter cases (RK-AUTH-003; "apikey" is the PHP class's).
 HEADER_NAMES = ("apiKey", "apikey", "APIKEY", "ApiKey", "aPIkEy")
 #: None: no format parameter, and "" an empty one (plain, RK-FMT-002); the three

@@ -8,7 +8,7 @@ from conformance.judging.rules import FOUNDATION
 from conformance.protocol.records import ENDPOINT_PATH, Format
 from conformance.protocol.wire import Encoding, RequestSpec
 from conformance.server.context import ServerContext
-from conformance.server.machine_steps import EXTENSION_METHOD
+from conformance.server.space_shape import EXTENSION_METHOD
 from conformance.server.verdicts import probe, succeeded
 from conformance.spec.catalogue import Party
 
