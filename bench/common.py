@@ -107,7 +107,8 @@ def env(**extra: str) -> dict[str, str]:
     """This environment with the venv first on PATH and ``extra`` set."""
     out = dict(os.environ)
     out["PATH"] = f"{BIN}{os.pathsep}{out.get('PATH', '')}"
-    out.pop("REGENKEY_PASSWORD", None)
+    for secret in ("REGENKEY_PASSWORD", "REGENKEY_TRICKY_PASSWORD", "REGENKEY_API_KEY"):
+        out.pop(secret, None)
     out.update(extra)
     return out
 

@@ -92,7 +92,21 @@ def build_parser() -> argparse.ArgumentParser:
     return _build()[0]
 
 
+def _generation_cache() -> None:
+    """Hypothesis keeps what it builds once (its Unicode tables take seconds)
+    under ``.hypothesis/`` in the current directory: a run would leave that in
+    the user's directory and build it again in every new one. The command puts
+    it in the user's cache instead (``$XDG_CACHE_HOME/regenkey/hypothesis``,
+    else ``~/.cache/...``), unless ``HYPOTHESIS_STORAGE_DIRECTORY`` names a
+    place or Hypothesis is already running in this process (a host's pytest)."""
+    if "HYPOTHESIS_STORAGE_DIRECTORY" in os.environ or "hypothesis" in sys.modules:
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(base, "regenkey", "hypothesis")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _generation_cache()
     parser, commands = _build()
     args, extra = parser.parse_known_args(argv)
     if extra:  # a flag the subcommand does not know: its usage, not the top level's

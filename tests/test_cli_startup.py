@@ -9,8 +9,12 @@ command pays only for what it uses (docs/BENCHMARKS.md: start-up).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from conformance import Format
 from regenkey import validate_cmd
@@ -65,3 +69,27 @@ def test_a_usage_error_answers_without_loading_the_kit() -> None:
 def test_the_probe_sees_a_command_that_does_load_the_kit() -> None:
     # `validate` on a missing file runs, and so loads the kit: the probe can fail.
     assert "conformance" in _heavy_after_main(["validate", "/nonexistent/body.json"])
+
+
+def test_a_run_leaves_no_hypothesis_folder_where_it_was_started(tmp_path: Path) -> None:
+    # Hypothesis' own default is ./.hypothesis: a run in the user's project would
+    # leave it there, and build its Unicode tables again (seconds) in every new folder
+    cache, work = tmp_path / "cache", tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGENKEY_", "HYPOTHESIS_"))}
+    env["XDG_CACHE_HOME"] = str(cache)
+    argv = [str(Path(sys.executable).parent / "regenkey"), "check-server", "--max-examples", "2"]
+    done = subprocess.run([*argv, "--report-dir", "r"], cwd=work, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert sorted(p.name for p in work.iterdir()) == ["r"]
+    assert (cache / "regenkey" / "hypothesis" / "unicode_data").is_dir()
+
+
+def test_a_host_running_hypothesis_keeps_its_own_storage(monkeypatch: pytest.MonkeyPatch) -> None:
+    from regenkey import cli
+
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    assert "hypothesis" in sys.modules  # this pytest runs it
+    cli._generation_cache()
+    assert "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ

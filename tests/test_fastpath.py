@@ -13,6 +13,7 @@ import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import example, given
@@ -20,9 +21,10 @@ from hypothesis import strategies as st
 
 from conformance import Format, Record, renderings
 from conformance.protocol.strategies import formats, loose_records, records
-from conformance.spec.artefacts import load_yaml, spec_bytes
+from conformance.spec.artefacts import load_yaml, responses_xsd, spec_bytes, spec_text
 from conformance.validation import fastpath
 from conformance.validation.bodies import VALIDATORS, validate_body
+from conformance.validation.xsd_facets import Unsupported, required_children, translate
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "03db883b5e19416fbd306413b2fc0eb4"
@@ -174,3 +176,83 @@ def test_the_fast_path_says_dont_know_rather_than_guess() -> None:
     assert fastpath.accept("[]", Format.JSON) is None
     assert fastpath.accept("<errorResponse/>", Format.XML) is None
     assert fastpath.accept("", Format.PLAIN) is None
+
+
+# --- the XSD read without xmlschema (conformance/validation/xsd_facets.py) -------------
+
+_XSD = spec_text("xsd/responses.xsd")
+
+
+def _xsd_type(root: str, name: str) -> Any:
+    return next(c.type for c in responses_xsd().elements[root].type.content if c.name == name)
+
+
+_TYPED = [  # (root, child, check, xmlschema's own type)
+    (root, name, check, _xsd_type(root, name))
+    for root in ("generateApiKeySuccessResponse", "errorResponse")
+    for name, check in required_children(_XSD, root)
+]
+_AWKWARD = st.text(st.sampled_from(list("09af AF|.-^$[]{}\\\n\r\t~\x7f\xa0\ud7ff\ue000\ufffd"))
+                   | st.characters(codec="utf-8"), max_size=40)  # fmt: skip
+
+
+def test_the_stdlib_reading_names_the_children_xmlschema_does() -> None:
+    for root in ("generateApiKeySuccessResponse", "errorResponse"):
+        content = responses_xsd().elements[root].type.content
+        wanted = [c.name for c in content if c.min_occurs >= 1 and c.max_occurs == 1]
+        assert [name for name, _ in required_children(_XSD, root)] == wanted
+
+
+_NEAR = ["success", "900", "901", "899", "090", "error", KEY, KEY.upper(), KEY + "0", "a b",
+         " a", "a ", "a\n", "|", "success\n"]  # fmt: skip
+
+
+@pytest.mark.parametrize(("root", "name", "check", "xsd_type"), _TYPED, ids=lambda v: str(v)[:30])
+@given(value=st.one_of(_AWKWARD, st.sampled_from(_NEAR)))
+def test_each_translated_type_judges_as_xmlschema_does(
+    root: str, name: str, check: Any, xsd_type: Any, value: str
+) -> None:
+    assert check(value) == xsd_type.is_valid(value), (root, name, value)
+
+
+@pytest.mark.parametrize(
+    ("xsd", "python"),
+    [
+        ("[0-9a-f]{32}", "[0-9a-f]{32}"),
+        (".+", "[^\\n\\r]+"),  # XSD's dot matches neither line end
+        ("a^b$", "a\\^b\\$"),  # no anchors in XSD: ordinary characters
+        ("(ab|c)?", "(?:ab|c)?"),
+        ("[-a\\]^]", "[\\-a\\]\\^]"),
+        ("\\{x\\}", "\\{x\\}"),
+    ],
+)
+def test_a_pattern_translates_to_what_python_reads_the_same(xsd: str, python: str) -> None:
+    assert translate(xsd) == python
+
+
+@pytest.mark.parametrize("xsd", ["\\d+", "\\p{L}", "[a-z-[aeiou]]", "\\i\\c*", "[z-a]", "a{", "]"])
+def test_what_is_not_translated_is_left_to_xmlschema(xsd: str) -> None:
+    with pytest.raises(Unsupported):
+        translate(xsd)
+
+
+def test_a_type_with_another_facet_leaves_its_root_to_xmlschema() -> None:
+    xsd = _XSD.replace('<xs:pattern value="[0-9a-f]{32}"/>', '<xs:length value="32"/>')
+    with pytest.raises(Unsupported):
+        required_children(xsd, "generateApiKeySuccessResponse")
+    assert [n for n, _ in required_children(xsd, "errorResponse")] == [
+        "reason", "status", "statusCode"]  # fmt: skip
+
+
+def test_judging_an_xml_body_does_not_load_xmlschema() -> None:
+    import subprocess
+    import sys
+
+    body = next(b for _, b in renderings(Record("success", "900", "success", KEY), Format.XML))
+    probe = ("import sys\nfrom conformance import Format\n"
+             "from conformance.validation.bodies import validate_body\n"
+             f"assert validate_body({body!r}, Format.XML).ok\n"
+             "print('xmlschema' in sys.modules)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, timeout=60)  # fmt: skip
+    assert out.stdout.strip() == "False"

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from conformance.judging import redaction as redaction_module
 from conformance.judging import spellings as spellings_module
 from conformance.judging.redaction import REDACTED, Redactor
-from conformance.judging.spellings import may_hold, pattern
+from conformance.judging.spellings import may_hold, may_spell, pattern
 
 _NAMED = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
 _SHORT = dict(zip('"\\/\b\f\n\r\t', '"\\/bfnrt', strict=True))
@@ -74,6 +74,40 @@ def test_no_match_is_hidden_among_escape_characters(secret: str, junk: str, text
             assert may_hold(secret, candidate)
 
 
+@settings(max_examples=400, deadline=None)
+@given(escaped_spellings())
+def test_a_whole_spelling_is_never_refused_by_the_cheap_test(case: tuple[str, str]) -> None:
+    # may_spell guards fullmatch (a secret the Redactor is given that spells one
+    # it knows): every whole spelling, with and without the noise around it
+    secret, text = case
+    for candidate in (text, text.strip("%&#;\\+xuU0123456789abcdefABCDEF=/ -_")):
+        if pattern(secret).fullmatch(candidate):
+            assert may_spell(secret, candidate), candidate
+
+
+@settings(max_examples=200, deadline=None)
+@given(secrets)
+def test_every_listed_spelling_passes_the_cheap_test(secret: str) -> None:
+    from conformance.judging.spellings import spellings
+
+    for form in spellings(secret):
+        if pattern(secret).fullmatch(form):
+            assert may_spell(secret, form), form
+
+
+def test_a_new_password_is_not_compared_by_compiling_every_known_one() -> None:
+    pattern.cache_clear()
+    redactor = Redactor(_near_misses(50))
+    # its escapes spell every character of each known one: may_hold lets all 50 through
+    fresh = "z%42ench-Pa55word-0123456789"
+    assert all(may_hold(known, fresh) for known in _near_misses(50))
+    redactor.add(fresh)
+    assert pattern.cache_info().misses <= 1
+    assert fresh in redactor._passwords
+    redactor.add("Bench%2DPa55word%2D0007")  # a spelling of one it knows: not a new password
+    assert "Bench%2DPa55word%2D0007" not in redactor._passwords
+
+
 def test_an_escaped_text_missing_a_character_of_the_password_is_rejected() -> None:
     # ``&`` and ``%`` are there, but no ``Q`` as itself or as an escape
     assert not may_hold("Quite-long-pw1", "reason=a%20b&c=quite-long-pw")
@@ -107,6 +141,7 @@ def test_the_redactor_writes_what_it_wrote_without_the_cheap_test(written: list[
     passwords = ["Bench-Pa55word", "bench-pa55word-x", "Bench-Pa5", "Pa55 w&rd"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(redaction_module, "may_hold", lambda secret, text: True)
+        patch.setattr(redaction_module, "may_spell", lambda secret, text: True)
         eager = Redactor(passwords)
         expected = [eager(t) for t in written]
     lazy = Redactor(passwords)

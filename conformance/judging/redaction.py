@@ -30,7 +30,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from conformance.judging.spellings import KEY_SHAPE, may_hold, pattern, recognisable, spellings
+from conformance.judging.spellings import (
+    KEY_SHAPE,
+    may_hold,
+    may_spell,
+    pattern,
+    recognisable,
+    spellings,
+)
 
 REDACTED = "[REDACTED]"
 #: The shortest run of a password's characters that is masked on its own.
@@ -108,7 +115,7 @@ class Redactor:
 
     def _covers(self, secret: str) -> bool:
         return any(
-            may_hold(known, secret) and pattern(known).fullmatch(secret) is not None
+            may_spell(known, secret) and pattern(known).fullmatch(secret) is not None
             for known in self._passwords
         )
 

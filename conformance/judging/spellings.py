@@ -133,18 +133,22 @@ def _encoded(secret: str) -> list[str]:
     return forms
 
 
+@lru_cache(maxsize=4096)
+def _starts(secret: str) -> frozenset[str]:
+    """Every character a match of :func:`pattern` can begin with."""
+    first = {f[0] for f in _texts(secret)} | {"%", "&", "\\", "+"}
+    raw = secret.encode("utf-8")
+    heads = (raw.hex(), base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode())
+    first |= {h[0] for h in heads if _encoded(secret) and h}
+    return frozenset(first | {c.swapcase() for c in first})
+
+
 def _expression(secret: str) -> str:
     texts = sorted(_texts(secret), key=len, reverse=True)
     forms = ["".join(_char(c) for c in f) for f in texts]
-    encoded = _encoded(secret)
     # Where a match can begin, tested first: a cheap look at most positions of a text.
-    first = {f[0] for f in texts} | {"%", "&", "\\", "+"}
-    raw = secret.encode("utf-8")
-    heads = (raw.hex(), base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode())
-    first |= {h[0] for h in heads if encoded and h}
-    first |= {c.swapcase() for c in first}
-    start = "(?=[" + "".join(re.escape(c) for c in sorted(first)) + "])"
-    body = start + "(?:" + "|".join(forms + encoded) + ")"
+    start = "(?=[" + "".join(re.escape(c) for c in sorted(_starts(secret))) + "])"
+    body = start + "(?:" + "|".join(forms + _encoded(secret)) + ")"
     return body if recognisable(secret) else f"{_BEFORE}{body}{_AFTER}"
 
 
@@ -229,6 +233,13 @@ def may_hold(secret: str, text: str) -> bool:
             return True
     spelled, wide = _reachable(text)
     return any(all(c in spelled or (wide and ord(c) >= 0x80) for c in f) for f in texts)
+
+
+def may_spell(secret: str, text: str) -> bool:
+    """False only where ``pattern(secret).fullmatch(text)`` cannot match: a
+    whole spelling begins with one of the characters :func:`_starts` lists,
+    and :func:`may_hold` holds. Cheap, before compiling the pattern."""
+    return bool(text) and text[0] in _starts(secret) and may_hold(secret, text)
 
 
 # --- where a response echoes a password -------------------------------------------

@@ -14,7 +14,8 @@ cannot drift from it:
   ``const``, ``pattern``, ``minLength``/``maxLength``, ``not``); a schema
   with any other keyword turns the fast path off;
 * XML: a regular expression over the document for the elements of
-  ``xsd/responses.xsd``, with the XSD's own compiled facets on the values. A
+  ``xsd/responses.xsd``, with the XSD's facets on the values (read with the
+  standard library, :mod:`conformance.validation.xsd_facets`). A
   body with a DTD, comment, CDATA section, processing instruction, character
   reference, attribute or any markup the expression does not spell out is left
   to the normative validator; so is an optional element that is present.
@@ -34,7 +35,8 @@ from itertools import product
 from typing import Any
 
 from conformance.protocol.records import ERROR_STATUS, SUCCESS_STATUS, XML_ROOTS, Format, Record
-from conformance.spec.artefacts import error_schema, plain_parser, responses_xsd, success_schema
+from conformance.spec.artefacts import error_schema, plain_parser, spec_text, success_schema
+from conformance.validation.xsd_facets import Unsupported, required_children
 
 Check = Callable[[str], bool]
 
@@ -194,50 +196,20 @@ _TEXT = (
 )
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
 _ENTITY = re.compile("&[a-z]+;")
-_XS = "{http://www.w3.org/2001/XMLSchema}"
-
-
-def _facet_check(xsd_type: Any) -> Check:
-    """The XSD's own compiled facets of a string type, or ValueError."""
-    facets = set(xsd_type.facets)
-    base = getattr(xsd_type, "base_type", None)
-    if facets - {_XS + "pattern", _XS + "enumeration"} or getattr(base, "name", "") != (
-        _XS + "string"
-    ):
-        raise ValueError("no fast path for this type")
-    enumeration = frozenset(xsd_type.enumeration) if xsd_type.enumeration else None
-    patterns = list(xsd_type.patterns.patterns) if xsd_type.patterns is not None else []
-    if not patterns and enumeration is not None:
-        return enumeration.__contains__
-    if len(patterns) == 1 and enumeration is None:
-        match = patterns[0].match
-        return lambda value: match(value) is not None
-
-    def check(value: str) -> bool:
-        if enumeration is not None and value not in enumeration:
-            return False
-        return not patterns or any(p.match(value) for p in patterns)
-
-    return check
 
 
 @cache
 def _xml_roots() -> list[tuple[str, re.Pattern[str], list[tuple[str, Check]]]]:
     """For each root the fast path can read: its start tag, the document regex
-    and the (child, check) pairs in order; required children only."""
+    and the (child, check) pairs in order; required children only. Read from
+    the XSD's text with the standard library (:mod:`.xsd_facets`): a call
+    that judges one XML body does not load xmlschema."""
     compiled = []
+    xsd = spec_text("xsd/responses.xsd")
     for root in XML_ROOTS.values():
-        element: Any = responses_xsd().elements[root]  # xmlschema's union types
-        content = element.type.content
-        if element.type.attributes or getattr(content, "model", None) != "sequence":
-            continue
         try:
-            children = [
-                (child.name, _facet_check(child.type))
-                for child in content
-                if child.min_occurs >= 1 and child.max_occurs == 1
-            ]
-        except (ValueError, AttributeError):
+            children = required_children(xsd, root)
+        except Unsupported:
             continue
         body = _WS.join(f"<{name}>({_TEXT})</{name}>" for name, _ in children)
         regex = re.compile(f"(?:{_DECLARATION})?{_WS}<{root}>{_WS}{body}{_WS}</{root}>{_WS}")
