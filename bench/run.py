@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -68,7 +69,9 @@ def _timed(name: str, job: Any, timings: dict[str, float]) -> Any:
     return result
 
 
-def run(sizes: Sizes, quick: bool, skip: set[str]) -> dict[str, Any]:
+def run(sizes: Sizes, quick: bool, skip: set[str], partial: Path | None = None) -> dict[str, Any]:
+    """Every section not skipped, in order; ``partial`` (if given) is
+    rewritten after each section, so a run cut short keeps what it measured."""
     timings: dict[str, float] = {}
     data: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
@@ -98,10 +101,29 @@ def run(sizes: Sizes, quick: bool, skip: set[str]) -> dict[str, Any]:
             else suite.scaling_from(data["suite"])
         ),
     }
+    errors: dict[str, str] = {}
     for name in SECTIONS:
-        data[name] = None if name in skip else _timed(name, jobs[name], timings)
+        data[name] = None
+        if name in skip:
+            continue
+        try:
+            data[name] = _timed(name, jobs[name], timings)
+        except Exception as exc:  # one section's failure loses no other section's figures
+            errors[name] = f"{type(exc).__name__}: {exc}"[:2000]
+            print(f"bench: {name} FAILED: {errors[name]}", file=sys.stderr, flush=True)
+        if partial is not None:
+            _write(partial, data | {"errors": errors, "partial": True})
+    data["errors"] = errors
     data["targets"] = targets(data)
     return data
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    """``path`` replaced whole (a temporary file, then ``os.replace``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def targets(data: dict[str, Any]) -> dict[str, Any]:
@@ -160,15 +182,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=ROOT / "reports")
     parser.add_argument("--skip", action="append", default=[], choices=SECTIONS)
     args = parser.parse_args(argv)
-    data = run(QUICK if args.quick else FULL, args.quick, set(args.skip))
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "bench.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    out = args.out_dir / "bench.json"
+    data = run(QUICK if args.quick else FULL, args.quick, set(args.skip), partial=out)
+    _write(out, data)
     skipped = [n for n in SECTIONS if data[n] is None]
-    table = markdown(data) if not skipped else f"(sections skipped: {', '.join(skipped)})\n"
+    missing = f"(sections skipped or failed: {', '.join(skipped)})\n"
+    table = markdown(data) if not skipped else missing
     (args.out_dir / "bench.md").write_text(table, encoding="utf-8")
     print(table)
-    print(f"bench: wrote {args.out_dir / 'bench.json'} and {args.out_dir / 'bench.md'}")
-    return 0
+    print(f"bench: wrote {out} and {args.out_dir / 'bench.md'}")
+    return 1 if data["errors"] else 0
 
 
 if __name__ == "__main__":

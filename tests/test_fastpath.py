@@ -223,6 +223,7 @@ def test_each_translated_type_judges_as_xmlschema_does(
         ("a^b$", "a\\^b\\$"),  # no anchors in XSD: ordinary characters
         ("(ab|c)?", "(?:ab|c)?"),
         ("[-a\\]^]", "[\\-a\\]\\^]"),
+        ("[a&&b]", "[a\\&\\&b]"),
         ("\\{x\\}", "\\{x\\}"),
     ],
 )
@@ -234,6 +235,12 @@ def test_a_pattern_translates_to_what_python_reads_the_same(xsd: str, python: st
 def test_what_is_not_translated_is_left_to_xmlschema(xsd: str) -> None:
     with pytest.raises(Unsupported):
         translate(xsd)
+
+
+def test_a_pattern_python_cannot_compile_leaves_its_root_to_xmlschema() -> None:
+    xsd = _XSD.replace('<xs:pattern value="[0-9a-f]{32}"/>', '<xs:pattern value="a**"/>')
+    with pytest.raises(Unsupported):
+        required_children(xsd, "generateApiKeySuccessResponse")
 
 
 def test_a_type_with_another_facet_leaves_its_root_to_xmlschema() -> None:

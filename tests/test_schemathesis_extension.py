@@ -155,6 +155,9 @@ SILENT_SERVERS = [
     *(f"model:{s.name}" for s in BROKEN_MODEL if s.name.startswith("echoes-password")),
     *("model:last-key-in-error-reason", "model:last-key-in-error-header"),
     *("model:header-rotation-revokes-other-accounts", "model:head-rotates", "model:put-rotates"),
+    "model:foo-rotates",  # an extension method: Schemathesis sends the document's GET and POST
+    # RK-FMT-002 by an empty <format/> in an <Account> body: Schemathesis never sends one
+    "model:xml-empty-format-answered-in-json",
     "model:counter-keys-dressed-as-uuids",
 ]
 # Where the extension reports less than check-server (docs/SCHEMATHESIS.md, "What it catches"):
@@ -183,7 +186,18 @@ REPRESENTATIVES = [
     "broken:echoes-password",
     "model:revoked-key-works-by-get",
 ]
-SLOW = [k for k in SERVERS if k not in NOT_GENERATED and k not in REPRESENTATIVES]
+# Every server the extension names an id for (and deep-json, where Schemathesis fails):
+# each row's parity, in the fast suite too.
+REPORTED = [
+    k
+    for k in SERVERS
+    if k not in NOT_GENERATED
+    and k not in REPRESENTATIVES
+    and (REPORTS.get(k, SERVERS[k].fails) or k == "broken:deep-json")
+]
+# The servers it rightly stays silent on, beyond one per row: under `make soak` (a run
+# is about 4 s of CPU, so the whole table would add minutes to `make test`).
+SLOW = [k for k in SERVERS if k not in NOT_GENERATED and k not in REPRESENTATIVES + REPORTED]
 
 
 def test_the_parity_table_covers_every_broken_server() -> None:
@@ -191,7 +205,8 @@ def test_the_parity_table_covers_every_broken_server() -> None:
     assert set(REPRESENTATIVES) <= set(SERVERS) - NOT_GENERATED
     for key, ids in REPORTS.items():
         assert ids <= SERVERS[key].fails, key  # silent or a part: never another id
-    assert set(SLOW) | set(REPRESENTATIVES) | NOT_GENERATED == set(SERVERS)
+    assert set(SLOW) | set(REPRESENTATIVES) | set(REPORTED) | NOT_GENERATED == set(SERVERS)
+    assert not any(REPORTS.get(k, SERVERS[k].fails) for k in SLOW)  # only silent ones wait
 
 
 def _reported_as_check_server_would(key: str, tmp_path: Path) -> None:
@@ -207,14 +222,14 @@ def _reported_as_check_server_would(key: str, tmp_path: Path) -> None:
     assert password not in run.stdout + run.stderr
 
 
-@pytest.mark.parametrize("key", REPRESENTATIVES)
+@pytest.mark.parametrize("key", REPRESENTATIVES + REPORTED)
 def test_broken_server_is_reported_under_its_ids(key: str, tmp_path: Path) -> None:
     _reported_as_check_server_would(key, tmp_path)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("key", SLOW)
-def test_every_broken_server_is_reported_under_its_ids(key: str, tmp_path: Path) -> None:
+def test_every_silent_server_gets_no_id(key: str, tmp_path: Path) -> None:
     _reported_as_check_server_would(key, tmp_path)
 
 

@@ -35,7 +35,7 @@ class Unsupported(KitError, ValueError):
 # character each stands for. Any other escape (\d, \s, \i, \p{..}) is Unsupported.
 _SINGLE = {"n": "\n", "r": "\r", "t": "\t"} | {c: c for c in "\\|.-^?*+{}()[]"}
 _QUANTITY = re.compile(r"\{[0-9]+(?:,[0-9]*)?\}")
-_IN_CLASS = "\\]-^["  # characters a Python character class needs escaped
+_IN_CLASS = "\\]-^[&~|"  # escaped in a Python class (&&, ~~, || may mean set operations)
 #: The attributes a child element may have (``fixed``, ``default`` or
 #: ``nillable`` change what is valid: Unsupported).
 _CHILD = {"name", "type", "minOccurs", "maxOccurs"}
@@ -159,7 +159,10 @@ def _type_check(schema: ET.Element, name: str) -> Check:
         if value is None or facet.tag not in (_XS + "pattern", _XS + "enumeration"):
             raise Unsupported(f"facet {facet.tag} of {name!r}")
         if facet.tag == _XS + "pattern":
-            patterns.append(re.compile(translate(value)))
+            try:
+                patterns.append(re.compile(translate(value)))
+            except re.error as exc:  # XSD would refuse it too (a ** or an empty group)
+                raise Unsupported(f"pattern {value!r} of {name!r}: {exc}") from exc
         else:
             values.add(value)
 
