@@ -20,7 +20,7 @@ from conformance.client.checks import ClientContext
 from conformance.client.safety import UNREADABLE, Kind, SafetyCase
 from conformance.judging.registry import check
 from conformance.judging.results import HttpMessage
-from conformance.judging.spellings import may_hold, pattern
+from conformance.judging.spellings import spelled_in
 from conformance.spec.catalogue import Party
 
 C = Party.CLIENT
@@ -106,10 +106,8 @@ def client_gives_up_on_a_stalled_answer(ctx: ClientContext) -> None:
 def _holds(secrets: tuple[str, ...], text: str) -> bool:
     """Whether ``text`` holds one of ``secrets`` whole, in any spelling (raw,
     URL- or form-encoded, escaped: :func:`conformance.judging.spellings.pattern`);
-    a run of a password's characters alone is not judged a leak. The cheap
-    :func:`~conformance.judging.spellings.may_hold` goes first: compiling a
-    secret's pattern costs tens of milliseconds, and most texts cannot hold it."""
-    return any(s and may_hold(s, text) and pattern(s).search(text) for s in secrets)
+    a run of a password's characters alone is not judged a leak."""
+    return any(spelled_in(s, text) for s in secrets)
 
 
 def _leaks(request: RecordedRequest, password: str | None, key: str | None) -> list[str]:

@@ -235,6 +235,13 @@ def may_hold(secret: str, text: str) -> bool:
     return any(all(c in spelled or (wide and ord(c) >= 0x80) for c in f) for f in texts)
 
 
+def spelled_in(secret: str, text: str) -> bool:
+    """Whether ``text`` holds ``secret`` in any spelling (:func:`pattern`). The
+    cheap :func:`may_hold` goes first: the pattern, tens of kilobytes of
+    expression, is compiled only for a text that may hold the secret."""
+    return bool(secret) and may_hold(secret, text) and pattern(secret).search(text) is not None
+
+
 def may_spell(secret: str, text: str) -> bool:
     """False only where ``pattern(secret).fullmatch(text)`` cannot match: a
     whole spelling begins with one of the characters :func:`_starts` lists,
@@ -316,8 +323,8 @@ def echo_in(password: str, headers: Iterable[tuple[str, str]], body: bytes) -> s
     if not password.strip():
         return None
 
-    def found(text: str) -> bool:  # compiled only for a text that may hold it
-        return may_hold(password, text) and pattern(password).search(text) is not None
+    def found(text: str) -> bool:
+        return spelled_in(password, text)
 
     long, wordy = recognisable(password), re.search(r"\w", password) is not None
     # Header names are the protocol's vocabulary, never an echo: a submitted
