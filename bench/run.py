@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from bench import catches, limit, rps, suite, validation
 from bench.common import ROOT, machine_info
 from bench.peers import prism_binary
 from bench.report import markdown
+from conformance.reporting.files import _write_atomically
 
 SECTIONS = ("suite", "extension", "limit", "catches", "rps", "validation", "startup", "scaling")
 
@@ -119,11 +119,10 @@ def run(sizes: Sizes, quick: bool, skip: set[str], partial: Path | None = None) 
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    """``path`` replaced whole (a temporary file, then ``os.replace``)."""
+    """``path`` replaced whole, by the writer the kit's reports use (a fsynced
+    temporary file, then ``os.replace``; no temporary left on a failure)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    _write_atomically(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
 
 
 def targets(data: dict[str, Any]) -> dict[str, Any]:
