@@ -88,10 +88,17 @@ def test_the_mutated_module_is_the_one_mutmut_backed_up(tmp_path: Path) -> None:
 
 def test_only_modules_no_in_process_run_calls_skip_the_first_pass() -> None:
     # The embedded server is build_app on a MemoryStore under uvicorn's h11: it runs
-    # app, requests, store, passwords and accesslog, never serve() and what it uses.
+    # app, requests, store, passwords, login_cache and accesslog, never serve() and what it uses.
     assert SERVE_ONLY == {"connections.py", "logwriter.py", "protocol.py", "run.py"}
     server = Path(__file__).resolve().parent.parent / "reference_impl" / "server"
-    in_process = {"app.py", "requests.py", "store.py", "passwords.py", "accesslog.py"}
+    in_process = {
+        "app.py",
+        "requests.py",
+        "store.py",
+        "passwords.py",
+        "login_cache.py",
+        "accesslog.py",
+    }
     assert in_process.isdisjoint(SERVE_ONLY)
     assert {p.name for p in server.glob("*.py")} - {"__init__.py"} == in_process | SERVE_ONLY
 

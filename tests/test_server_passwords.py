@@ -2,6 +2,8 @@
 15, and item 12 at the store): scrypt at a modern cost unless told otherwise,
 no two passwords that one HMAC key would make equal, a cache of verified
 passwords that spares repeated logins and every apiKey rotation the hash,
+a bounded cache of refusals that spares a repeated wrong password the hash
+(and never a new guess),
 old PBKDF2 rows still verified and rehashed, database files private."""
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 
 from reference_impl.server import MemoryStore, SqliteStore, Store, StoreError, passwords
+from reference_impl.server.login_cache import UNKNOWN, RefusedCache
 from reference_impl.server.passwords import FAST, MODERN, PasswordCost, parse_cost
 
 PASSWORD = "Right-pa55word"
@@ -89,7 +92,50 @@ def test_a_verified_password_is_cached_and_a_key_rotation_never_hashes(
     assert kdf_calls == [1, 0]  # the same right password again, and rotations: no hash
     assert store.authenticate_credentials("alice", PASSWORD + "!") is None
     assert store.authenticate_credentials("nobody", PASSWORD) is None
-    assert kdf_calls == [3, 0]  # a wrong password and an unknown user always pay it
+    assert kdf_calls == [3, 0]  # a new wrong password and an unknown user pay it
+
+
+def test_a_refusal_repeated_exactly_costs_no_hash_and_a_new_guess_always_does(
+    store: Store, kdf_calls: list[int]
+) -> None:
+    for _ in range(3):
+        assert store.authenticate_credentials("alice", PASSWORD + "!") is None
+        assert store.authenticate_credentials("nobody", PASSWORD) is None
+    assert kdf_calls == [2, 0]  # each pair refused once paid the hash, never again
+    guesses = [PASSWORD + str(n) for n in range(5)] + [PASSWORD.upper(), PASSWORD[:-1]]
+    for guess in guesses:
+        assert store.authenticate_credentials("alice", guess) is None
+    assert kdf_calls == [2 + len(guesses), 0]  # online guessing is as slow as before
+    assert store.authenticate_credentials("bob", PASSWORD + "!") is None  # another user
+    assert kdf_calls == [3 + len(guesses), 0]
+    assert store.authenticate_credentials("alice", PASSWORD) == "alice"
+
+
+def test_a_refused_password_verifies_once_it_becomes_the_password(store: Store) -> None:
+    """A refusal is tied to the stored hash: a new password, or a new account,
+    is checked again, never answered from the cache."""
+    assert store.authenticate_credentials("alice", "Next-pa55word") is None
+    assert store.authenticate_credentials("carol", "Carol-pa55") is None
+    store.add_account("alice", "Next-pa55word")
+    store.add_account("carol", "Carol-pa55")
+    assert store.authenticate_credentials("alice", "Next-pa55word") == "alice"
+    assert store.authenticate_credentials("carol", "Carol-pa55") == "carol"
+    assert store.authenticate_credentials("alice", PASSWORD) is None
+
+
+def test_the_refused_cache_is_bounded_and_forgets_the_oldest_first() -> None:
+    cache = RefusedCache(entries=3)
+    for n in range(5):
+        cache.remember("alice", b"stored", f"wrong-{n}")
+    assert len(cache) == 3
+    assert not cache.hit("alice", b"stored", "wrong-0")
+    assert not cache.hit("alice", b"stored", "wrong-1")
+    assert cache.hit("alice", b"stored", "wrong-2")  # and now the newest
+    cache.remember("alice", b"stored", "wrong-5")
+    assert cache.hit("alice", b"stored", "wrong-2") and not cache.hit("alice", b"stored", "wrong-3")
+    assert not cache.hit("alice", b"other", "wrong-2")  # tied to the stored hash
+    assert not cache.hit("alicf", b"stored", "wrong-2")
+    assert not cache.hit("alice", UNKNOWN, "wrong-2")
 
 
 def test_a_password_change_empties_the_cache(store: Store) -> None:

@@ -21,9 +21,10 @@ Rows written before this format (32 raw bytes of PBKDF2-SHA256, 10,000
 iterations over the raw password) are still verified, and are rewritten in
 the current format on the first successful login (:func:`needs_rehash`).
 
-:class:`VerifiedCache` remembers, per account, the last password that was
-verified, so repeated logins with the right password cost one HMAC instead of
-a hash; see its docstring for what that means for security.
+:mod:`reference_impl.server.login_cache` remembers the last password that
+verified per account, and the wrong ones refused lately, so that a repeated
+login, right or wrong, costs one HMAC instead of a hash; its docstrings say
+what that means for security.
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ def has_control(text: str) -> bool:
     return _CONTROL.search(text) is not None
 
 
-def _digest(password: str) -> bytes:
+def password_digest(password: str) -> bytes:
+    """The password's SHA-256 (what scrypt and the login caches take)."""
     return hashlib.sha256(password.encode("utf-8", "surrogatepass")).digest()
 
 
@@ -108,7 +110,7 @@ def _scrypt(digest: bytes, salt: bytes, cost: PasswordCost) -> bytes:
 
 def hash_password(password: str, salt: bytes, cost: PasswordCost) -> bytes:
     """The stored form of ``password``: ``scrypt$N$r$p$<hex>`` (ASCII)."""
-    derived = _scrypt(_digest(password), salt, cost)
+    derived = _scrypt(password_digest(password), salt, cost)
     return b"%s%d$%d$%d$%s" % (_PREFIX, cost.n, cost.r, cost.p, derived.hex().encode())
 
 
@@ -146,53 +148,3 @@ def needs_rehash(stored: bytes, cost: PasswordCost) -> bool:
 
 def new_salt() -> bytes:
     return secrets.token_bytes(SALT_BYTES)
-
-
-class VerifiedCache:
-    """Per account, a tag of the last password that verified against the
-    account's current stored hash, so that the next login with the same
-    password needs no hash.
-
-    What it means for security, written down:
-
-    * The tag is HMAC-SHA256 under a random key made when the process starts
-      and never written anywhere, over the user id, the stored hash and the
-      password's SHA-256. Nothing is persisted; a restart empties it.
-    * It is tied to the stored hash: when the password changes (or a row is
-      rehashed), the old tag no longer matches and the next login pays the
-      hash again. One entry per account, so it is bounded by the accounts.
-    * Only a password that was right can ever hit it. A wrong password always
-      pays the full cost, so guessing online is as slow as without a cache;
-      the faster answer for a right password tells a guesser nothing the
-      answer itself does not.
-    * What it gives away: someone who can read the server's memory finds the
-      process key and the tags, and can test guesses at HMAC speed instead of
-      scrypt speed. Such a reader also sees every password as requests arrive,
-      so this is no new exposure for a sandbox server.
-    """
-
-    def __init__(self) -> None:
-        self._key = secrets.token_bytes(32)
-        self._lock = threading.Lock()
-        self._tags: dict[str, bytes] = {}
-
-    def _tag(self, user_id: str, stored: bytes, password: str) -> bytes:
-        name = user_id.encode("utf-8", "surrogatepass")
-        message = b"%d:%s%d:%s%s" % (len(name), name, len(stored), stored, _digest(password))
-        return hmac.new(self._key, message, hashlib.sha256).digest()
-
-    def hit(self, user_id: str, stored: bytes, password: str) -> bool:
-        with self._lock:
-            known = self._tags.get(user_id)
-        return known is not None and hmac.compare_digest(
-            known, self._tag(user_id, stored, password)
-        )
-
-    def remember(self, user_id: str, stored: bytes, password: str) -> None:
-        tag = self._tag(user_id, stored, password)
-        with self._lock:
-            self._tags[user_id] = tag
-
-    def forget(self, user_id: str) -> None:
-        with self._lock:
-            self._tags.pop(user_id, None)

@@ -3,7 +3,7 @@
 Passwords are kept as salted scrypt hashes (:mod:`reference_impl.server.passwords`,
 the cost a constructor argument: cheap for a throwaway :class:`MemoryStore`,
 modern for a :class:`SqliteStore` and for ``regenkey serve``) and compared in
-constant time, through a cache of verified passwords; keys are kept as SHA-256
+constant time, through caches of verified and of refused passwords; keys are kept as SHA-256
 hex digests and looked up by digest, so neither store ever holds a usable
 secret. An account has no key until its first
 rotation, and exactly one afterwards: :meth:`Store.rotate` replaces the key
@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from reference_impl.server.login_cache import UNKNOWN, RefusedCache, VerifiedCache
 from reference_impl.server.passwords import (
     FAST,
     MODERN,
     SALT_BYTES,
     PasswordCost,
-    VerifiedCache,
     has_control,
     hash_password,
     needs_rehash,
@@ -94,6 +94,7 @@ class Store(ABC):
     def __init__(self, password_cost: PasswordCost) -> None:
         self.password_cost = password_cost
         self._verified = VerifiedCache()
+        self._refused = RefusedCache()
 
     def _hash(self, password: str) -> tuple[bytes, bytes]:
         """A new salt and the stored form of ``password`` under it."""
@@ -136,21 +137,27 @@ class Store(ABC):
 
     def authenticate_credentials(self, user_id: str, password: str) -> AccountId | None:
         """The account if ``password`` is its password. An unknown user costs
-        the same hashing work as a wrong password; a password verified before
-        against the same stored hash costs one HMAC (:class:`VerifiedCache`).
-        A row in an older format or cost is rehashed once it verifies.
-        Credentials with a control character never authenticate, whatever the
-        account (so refusing them says nothing about which accounts exist)."""
+        the same hashing work as a wrong password; the same userId and
+        password verified or refused before, against the same stored hash,
+        cost one HMAC (:mod:`reference_impl.server.login_cache`). A row in an
+        older format or cost is rehashed once it verifies. Credentials with a
+        control character never authenticate, whatever the account (so
+        refusing them says nothing about which accounts exist)."""
         if has_control(user_id) or has_control(password):
             return None
         record = self._password_record(user_id)
         if record is None:
-            hash_password(password, _DUMMY_SALT, self.password_cost)
+            if not self._refused.hit(user_id, UNKNOWN, password):
+                hash_password(password, _DUMMY_SALT, self.password_cost)
+                self._refused.remember(user_id, UNKNOWN, password)
             return None
         salt, stored = record
         if self._verified.hit(user_id, stored, password):
             return user_id
+        if self._refused.hit(user_id, stored, password):
+            return None
         if not verify_password(password, salt, stored):
+            self._refused.remember(user_id, stored, password)
             return None
         if needs_rehash(stored, self.password_cost):
             fresh_salt, fresh = self._hash(password)
